@@ -1,0 +1,60 @@
+"""Loads the declarative clinical knowledge shipped in ``bonemets/knowledge/*.toml``.
+
+Reading packaged data files is the only I/O the core does; each file is parsed once and cached.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+Evidence = Literal["V", "S", "U", "P"]
+EVIDENCE_WORDS: dict[str, str] = {
+    "V": "verified in the primary source",
+    "S": "secondary source only",
+    "U": "unverified: no source found for this number yet",
+    "P": "a bonemets policy choice, not taken from a guideline",
+}
+
+
+@cache
+def load(name: str) -> dict[str, Any]:
+    """The parsed knowledge file ``name``.toml."""
+    text = resources.files("bonemets.knowledge").joinpath(f"{name}.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    kind: str
+    citation: str
+    url: str | None = None
+
+
+@cache
+def sources() -> dict[str, Source]:
+    """Every source, by id."""
+    out: dict[str, Source] = {}
+    for entry in load("sources").values():
+        out[entry["id"]] = Source(
+            id=entry["id"], kind=entry["kind"], citation=entry["citation"], url=entry.get("url")
+        )
+    return out
+
+
+def check_source_ids(ids: list[str], where: str) -> list[str]:
+    """Return `ids` unchanged after checking each resolves; a typo in a knowledge file fails loudly."""
+    known = sources()
+    for source_id in ids:
+        if source_id not in known:
+            raise KeyError(f"{where}: unknown source id {source_id!r}")
+    return ids
+
+
+def is_unverified(evidence: str) -> bool:
+    """True for evidence that must be flagged in a rule's output (U: unverified, P: policy)."""
+    return evidence in ("U", "P")
