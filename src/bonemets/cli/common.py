@@ -15,7 +15,7 @@ from rich.console import Console
 from bonemets.core.errors import InputError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_BAD_INPUT = 2
 

@@ -1,0 +1,38 @@
+"""The `bonemets` command. Each area registers its own sub-commands."""
+
+from __future__ import annotations
+
+import typer
+
+from bonemets import ENGINE_VERSION
+from bonemets.cli import assess_cmd, calc, labs_cmds, score, sources_cmd, triage_cmd
+
+app = typer.Typer(
+    name="bonemets",
+    help=(
+        "Clinical decision support for people with bone metastases. "
+        "It supports, and does not replace, clinical judgement."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+schema_app = typer.Typer(help="JSON Schemas of the public inputs, generated from the models.")
+app.add_typer(schema_app, name="schema")
+app.add_typer(calc.app, name="calc")
+app.add_typer(score.app, name="score")
+
+labs_cmds.register(calc.app)
+triage_cmd.register(app, schema_app)
+sources_cmd.register(app)
+assess_cmd.register(app, schema_app)
+
+
+@app.command()
+def version() -> None:
+    """Print the engine version (the rule set that produced a result)."""
+    typer.echo(ENGINE_VERSION)
+
+
+if __name__ == "__main__":
+    app()

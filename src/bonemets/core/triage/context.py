@@ -1,0 +1,217 @@
+"""What the rules look at: the present symptoms and the interpreted labs of one report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from bonemets.core.labs import Grade, Sex, corrected_calcium, ctcae_grade
+from bonemets.core.triage.models import Lab, LabFinding, Symptom, TriageInput
+
+FLU_LIKE_WINDOW_DAYS = 3  # "within 3 days after a bone-modifying-agent dose" (triage contract)
+
+
+@dataclass(slots=True)
+class GradedLab:
+    grade: Grade
+    because: str
+    date: dt.date | None
+
+
+@dataclass(slots=True)
+class Context:
+    report: TriageInput
+    present: dict[str, list[Symptom]]
+    findings: list[LabFinding] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+    hyper: GradedLab | None = None
+    hypo: GradedLab | None = None
+    platelets: GradedLab | None = None
+    anaemia: GradedLab | None = None
+
+    # --- symptom helpers ---------------------------------------------------------------------
+    def has(self, code: str) -> bool:
+        return code in self.present
+
+    def get(self, code: str) -> list[Symptom]:
+        return self.present.get(code, [])
+
+    # --- patient context, with unknown read as the less reassuring case -----------------------
+    @property
+    def spinal_metastases_possible(self) -> bool:
+        return self.report.patient.spinal_metastases is not False
+
+    @property
+    def on_bma_possible(self) -> bool:
+        return self.report.patient.bma_status is not False
+
+    @property
+    def chemotherapy_possible(self) -> bool:
+        return self.report.patient.on_chemotherapy is not False
+
+    @property
+    def on_opioids(self) -> bool:
+        return self.report.patient.on_opioids is True
+
+    def days_since_bma_dose(self) -> int | None:
+        patient = self.report.patient
+        if patient.bma is None or patient.bma.last_dose is None or self.report.as_of is None:
+            return None
+        return (self.report.as_of - patient.bma.last_dose).days
+
+
+def describe(symptom: Symptom) -> str:
+    """`back_pain (mid_back; worse_at_night; severity 3)`: the inputs a reason quotes."""
+    parts: list[str] = []
+    if symptom.site:
+        parts.append(symptom.site)
+    parts.extend(symptom.features)
+    parts.append(f"severity {symptom.severity}")
+    if symptom.duration_days is not None:
+        parts.append(f"{symptom.duration_days:g} days")
+    if symptom.trend:
+        parts.append(symptom.trend)
+    return f"{symptom.code} ({'; '.join(parts)})"
+
+
+def build_context(report: TriageInput) -> Context:
+    present: dict[str, list[Symptom]] = {}
+    for symptom in report.symptoms:
+        if symptom.severity > 0:  # severity 0 is the patient saying "none"
+            present.setdefault(symptom.code, []).append(symptom)
+    ctx = Context(report=report, present=present)
+    if report.labs:
+        _interpret_labs(ctx)
+    return ctx
+
+
+def _current(labs: list[Lab]) -> list[Lab]:
+    """The values of one analyte that describe now: those of the latest date. Undated values
+    cannot be ordered, so all of them count (the worst decides)."""
+    if not labs or any(lab.date is None for lab in labs):
+        return labs
+    latest = max(lab.date for lab in labs if lab.date is not None)
+    return [lab for lab in labs if lab.date == latest]
+
+
+def _pick_worse(current: GradedLab | None, new: GradedLab) -> GradedLab:
+    if current is None or new.grade.grade > current.grade.grade:
+        return new
+    return current
+
+
+def _interpret_labs(ctx: Context) -> None:
+    by_code: dict[str, list[Lab]] = {}
+    for lab in ctx.report.labs:
+        by_code.setdefault(lab.code, []).append(lab)
+    sex: Sex | None = None
+    if ctx.report.patient.sex in ("female", "male"):
+        sex = ctx.report.patient.sex  # type: ignore[assignment]
+    albumins = by_code.get("albumin", [])
+
+    def grade(criterion: str, lab: Lab, value: float | None = None) -> Grade:
+        return ctcae_grade(
+            criterion,
+            lab.value if value is None else value,
+            lab.unit,
+            lower_limit=lab.lower_limit,
+            upper_limit=lab.upper_limit,
+            sex=sex,
+        )
+
+    def record(code: str, lab: Lab, value: float, g: Grade | None, note: str | None = None) -> None:
+        ctx.findings.append(
+            LabFinding(
+                code=code,
+                value=round(value, 3),
+                unit=lab.unit,
+                date=lab.date,
+                criterion=g.criterion if g else None,
+                grade=g.grade if g else None,
+                note=note,
+            )
+        )
+        if g is not None:
+            ctx.caveats.extend(c for c in g.caveats if c not in ctx.caveats)
+
+    def on(lab: Lab) -> str:
+        return f" on {lab.date}" if lab.date else ""
+
+    for lab in _current(by_code.get("calcium_total", [])):
+        albumin = _albumin_for(lab, albumins)
+        if albumin is None:
+            note = "no albumin given: graded uncorrected (corrected calcium may be higher if albumin is low)"
+            value, label = lab.value, "total calcium (uncorrected)"
+            ctx.caveats.append(f"Calcium{on(lab)} could not be corrected: no albumin was given.")
+        else:
+            cc = corrected_calcium(lab.value, lab.unit, albumin.value, albumin.unit)
+            value, label = cc.value, "corrected calcium"
+            note = f"corrected: {cc.formula}"
+        for criterion in ("hypercalcaemia", "hypocalcaemia"):
+            g = grade(criterion, lab, value)
+            because = f"{label} {value:.2f} {lab.unit}{on(lab)}: CTCAE grade {g.grade}"
+            if albumin is not None:
+                because += f" (calcium {lab.value:g} {lab.unit}, albumin {albumin.value:g} {albumin.unit})"
+            if g.grade:
+                graded = GradedLab(g, because, lab.date)
+                if criterion == "hypercalcaemia":
+                    ctx.hyper = _pick_worse(ctx.hyper, graded)
+                else:
+                    ctx.hypo = _pick_worse(ctx.hypo, graded)
+        hyper_g = grade("hypercalcaemia", lab, value)
+        hypo_g = grade("hypocalcaemia", lab, value)
+        record("calcium_corrected" if albumin else "calcium_total", lab, value,
+               hyper_g if hyper_g.grade else hypo_g, note)  # fmt: skip
+
+    for code, (up, down) in {
+        "calcium_corrected": ("hypercalcaemia", "hypocalcaemia"),
+        "calcium_ionized": ("hypercalcaemia_ionized", "hypocalcaemia_ionized"),
+    }.items():
+        for lab in _current(by_code.get(code, [])):
+            shown: Grade | None = None
+            for criterion in (up, down):
+                g = grade(criterion, lab)
+                label = "ionised calcium" if code == "calcium_ionized" else "corrected calcium"
+                if g.grade:
+                    shown = g
+                    graded = GradedLab(
+                        g, f"{label} {lab.value:g} {lab.unit}{on(lab)}: CTCAE grade {g.grade}", lab.date
+                    )
+                    if criterion == up:
+                        ctx.hyper = _pick_worse(ctx.hyper, graded)
+                    else:
+                        ctx.hypo = _pick_worse(ctx.hypo, graded)
+            record(code, lab, lab.value, shown or grade(up, lab))
+
+    for code, criterion, attr in (
+        ("platelets", "platelets_decreased", "platelets"),
+        ("haemoglobin", "anaemia", "anaemia"),
+    ):
+        for lab in _current(by_code.get(code, [])):
+            g = grade(criterion, lab)
+            record(code, lab, lab.value, g)
+            graded = GradedLab(g, f"{code} {lab.value:g} {lab.unit}{on(lab)}: CTCAE grade {g.grade}", lab.date)
+            setattr(ctx, attr, _pick_worse(getattr(ctx, attr), graded))
+
+    for code, criterion in (
+        ("creatinine", "creatinine_increased"),
+        ("alkaline_phosphatase", "alkaline_phosphatase_increased"),
+        ("albumin", "hypoalbuminaemia"),
+    ):
+        for lab in _current(by_code.get(code, [])):
+            record(code, lab, lab.value, grade(criterion, lab))
+    for lab in _current(by_code.get("vitamin_d_25oh", [])):
+        record("vitamin_d_25oh", lab, lab.value, None)
+
+
+def _albumin_for(calcium: Lab, albumins: list[Lab]) -> Lab | None:
+    """The albumin to correct `calcium` with: same date if there is one, else the latest given."""
+    if not albumins:
+        return None
+    same_day = [a for a in albumins if a.date == calcium.date]
+    if same_day:
+        return min(same_day, key=lambda a: a.value)  # lower albumin: higher corrected calcium
+    dated = [a for a in albumins if a.date is not None]
+    if dated:
+        return max(dated, key=lambda a: a.date or dt.date.min)
+    return min(albumins, key=lambda a: a.value)

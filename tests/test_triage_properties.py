@@ -1,0 +1,135 @@
+"""Invariants of the triage engine: rules only raise the level, unknown never reassures, and no
+input crashes the engine (bad input gives the contract's clear error instead)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bonemets.core.errors import InputError
+from bonemets.core.triage import triage
+from tests.strategies import LAB_RANGES, labs, reports, symptoms
+
+
+def rank(report: dict[str, Any]) -> int:
+    return triage(report).level.rank
+
+
+@given(reports(), symptoms())
+def test_adding_a_symptom_never_lowers_the_level(report: dict[str, Any], extra: dict[str, Any]) -> None:
+    more = copy.deepcopy(report)
+    more["symptoms"].append(extra)
+    assert rank(more) >= rank(report)
+
+
+@given(reports(), st.data())
+def test_raising_severity_never_lowers_the_level(report: dict[str, Any], data: st.DataObject) -> None:
+    if not report["symptoms"]:
+        return
+    i = data.draw(st.integers(0, len(report["symptoms"]) - 1))
+    before = report["symptoms"][i].get("severity", 2)
+    after = data.draw(st.integers(before, 4))
+    more = copy.deepcopy(report)
+    more["symptoms"][i]["severity"] = after
+    assert rank(more) >= rank(report)
+
+
+@given(reports(), st.data())
+def test_longer_duration_never_lowers_the_level(report: dict[str, Any], data: st.DataObject) -> None:
+    known = [i for i, s in enumerate(report["symptoms"]) if "duration_days" in s]
+    if not known:
+        return
+    i = data.draw(st.sampled_from(known))
+    more = copy.deepcopy(report)
+    more["symptoms"][i]["duration_days"] += data.draw(st.integers(0, 400))
+    assert rank(more) >= rank(report)
+
+
+@given(reports(), st.data())
+def test_worse_trend_never_lowers_the_level(report: dict[str, Any], data: st.DataObject) -> None:
+    if not report["symptoms"]:
+        return
+    i = data.draw(st.integers(0, len(report["symptoms"]) - 1))
+    more = copy.deepcopy(report)
+    more["symptoms"][i]["trend"] = "worse"
+    assert rank(more) >= rank(report)
+
+
+ABNORMAL_CODES = ["calcium_total", "calcium_corrected", "calcium_ionized", "platelets", "haemoglobin"]
+
+
+@given(reports(), labs(codes=ABNORMAL_CODES))
+def test_adding_a_lab_result_never_lowers_the_level(report: dict[str, Any], lab: dict[str, Any]) -> None:
+    # Undated results cannot be ordered, so every one of them counts: a new one can only add.
+    more = copy.deepcopy(report)
+    more["labs"].append(lab)
+    assert rank(more) >= rank(report)
+
+
+@given(reports(), st.sampled_from(["spinal_metastases", "on_chemotherapy", "bma", "on_opioids"]))
+def test_unknown_is_never_more_reassuring_than_known(report: dict[str, Any], key: str) -> None:
+    unknown = copy.deepcopy(report)
+    unknown["patient"][key] = None
+    for known_value in ([False, True] if key != "bma" else [{"agent": "none"}, {"agent": "denosumab"}]):
+        known = copy.deepcopy(report)
+        known["patient"][key] = known_value
+        if key == "on_opioids" and known_value is True:
+            continue  # being on opioids allows the self-care advice for mild constipation
+        assert rank(unknown) >= rank(known)
+
+
+@given(reports())
+def test_every_result_is_explained(report: dict[str, Any]) -> None:
+    out = triage(report)
+    if report["symptoms"] or report["labs"]:
+        assert out.reasons or all(s.get("severity") == 0 for s in report["symptoms"])
+    for reason in out.reasons:
+        assert reason.because and reason.sources and reason.explanation
+        assert reason.level.rank <= out.level.rank
+    if out.reasons:
+        assert out.reasons[0].level == out.level
+    assert out.clinician_alert == (out.level.rank >= 2)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=10,
+)
+
+
+@st.composite
+def mutated_reports(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid report with one value somewhere replaced by arbitrary JSON."""
+    report = draw(reports())
+    targets: list[tuple[Any, Any]] = [(report, k) for k in list(report)]
+    targets += [(report["patient"], k) for k in list(report["patient"])]
+    for s in report["symptoms"]:
+        targets += [(s, k) for k in list(s)]
+    for lab in report["labs"]:
+        targets += [(lab, k) for k in list(lab)]
+    container, key = draw(st.sampled_from(targets))
+    container[key] = draw(json_values)
+    return report
+
+
+@settings(max_examples=300)
+@given(st.one_of(mutated_reports(), st.dictionaries(st.text(max_size=10), json_values, max_size=4)))
+def test_no_input_crashes_the_engine(report: dict[str, Any]) -> None:
+    try:
+        out = triage(report)
+    except InputError as err:
+        assert err.field and err.message
+    else:
+        assert out.level
+
+
+def test_lab_strategy_ranges_are_plausible() -> None:
+    # guards the strategies themselves: every range lies inside the engine's plausible bounds
+    for code, ranges in LAB_RANGES.items():
+        for unit, low, high in ranges:
+            for value in (low, high):
+                triage({"symptoms": [], "labs": [{"code": code, "value": value, "unit": unit}]})
