@@ -47,6 +47,8 @@ def cockcroft_gault(
         raise InputError("age", f"Cockcroft-Gault is for adults aged 18-120; got {age}")
     if not 20.0 <= weight_kg <= 350.0:
         raise InputError("weight_kg", f"weight {weight_kg} kg is outside 20-350 kg")
+    if sex not in (None, "female", "male"):
+        raise InputError("sex", f"expected female, male or unknown (null); got {sex!r}")
     unit = normalise_unit("creatinine", creatinine_unit, "creatinine_unit")
     check_plausible("creatinine", creatinine, unit, "creatinine")
     scr_mg_dl = to_canonical("creatinine", creatinine, unit) / UMOL_PER_MG_DL
@@ -54,7 +56,9 @@ def cockcroft_gault(
     sex_used: Literal["female", "male"]
     if sex is None:
         sex_used = "female"
-        caveats.append("Sex unknown: the female factor 0.85 was applied (gives the lower clearance).")
+        caveats.append(
+            "Sex unknown: the female factor 0.85 was applied (gives the lower clearance)."
+        )
     else:
         sex_used = sex
     value = (140 - age) * weight_kg / (72.0 * scr_mg_dl)
