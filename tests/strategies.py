@@ -11,7 +11,10 @@ from bonemets.core.triage.models import symptom_catalogue
 CATALOGUE = symptom_catalogue()
 CODES = sorted(CATALOGUE)
 AGENTS = ["zoledronic_acid", "pamidronate", "ibandronate", "clodronate", "denosumab", "none"]
-DATES = st.dates(min_value=__import__("datetime").date(2026, 1, 1), max_value=__import__("datetime").date(2026, 11, 23)).map(str)
+DATES = st.dates(
+    min_value=__import__("datetime").date(2026, 1, 1),
+    max_value=__import__("datetime").date(2026, 11, 23),
+).map(str)
 
 
 @st.composite
@@ -50,9 +53,7 @@ patients = st.fixed_dictionaries(
         "on_opioids": tri(st.booleans()),
         "central_line": tri(st.booleans()),
         "bma": tri(
-            st.fixed_dictionaries(
-                {"agent": st.sampled_from(AGENTS)}, optional={"last_dose": DATES}
-            )
+            st.fixed_dictionaries({"agent": st.sampled_from(AGENTS)}, optional={"last_dose": DATES})
         ),
     },
 )

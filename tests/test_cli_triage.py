@@ -44,6 +44,7 @@ def test_human_summary_and_stdin() -> None:
     assert "EMERGENCY" in result.stdout
     assert "mscc.neurological" in result.stdout
     assert "optional words from the patient" in result.stdout
+    assert "does not replace" in result.stdout
 
 
 def test_not_json_and_missing_file_exit_2(tmp_path: Path) -> None:
@@ -78,7 +79,9 @@ def test_calc_corrected_calcium_and_ctcae() -> None:
     out = orjson.loads(result.stdout)
     assert out["corrected_calcium"]["value"] == pytest.approx(2.9)
     assert out["ctcae"]["grade"] == 1
-    result = runner.invoke(app, ["calc", "ctcae", "platelets_decreased", "--value", "49", "--unit", "10^9/L", "--json"])
+    result = runner.invoke(
+        app, ["calc", "ctcae", "platelets_decreased", "--value", "49", "--unit", "10^9/L", "--json"]
+    )
     assert orjson.loads(result.stdout)["grade"] == 3
     bad = runner.invoke(app, ["calc", "ctcae", "hypercalcaemia", "--value", "3", "--unit", "g/L"])
     assert bad.exit_code == 2 and "unit" in bad.stderr

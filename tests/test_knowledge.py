@@ -67,3 +67,9 @@ def test_symptom_codes_match_the_catalogue() -> None:
     assert set(get_args(SymptomCode)) == set(symptom_catalogue())
     for code, entry in symptom_catalogue().items():
         assert entry["label"] and entry["question"] and entry["sources"], code
+
+
+def test_corrected_calcium_sources_resolve() -> None:
+    from bonemets.core.labs import _CC_SOURCES_MG_DL, _CC_SOURCES_MMOL_L
+
+    assert set(_CC_SOURCES_MG_DL) | set(_CC_SOURCES_MMOL_L) <= set(sources())

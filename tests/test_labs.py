@@ -120,7 +120,9 @@ def test_uln_multiples() -> None:
     assert ctcae_grade("creatinine_increased", 3.01, "mg/dL", upper_limit=1.0).grade == 3
     assert ctcae_grade("creatinine_increased", 6.01, "mg/dL", upper_limit=1.0).grade == 4
     # against a baseline: above 1.5 x baseline is grade 2 even when within 1.5 x ULN
-    assert ctcae_grade("creatinine_increased", 1.4, "mg/dL", upper_limit=1.2, baseline=0.9).grade == 2
+    assert (
+        ctcae_grade("creatinine_increased", 1.4, "mg/dL", upper_limit=1.2, baseline=0.9).grade == 2
+    )
 
 
 def test_ionised_calcium_in_mg_dl_is_graded_in_mmol() -> None:

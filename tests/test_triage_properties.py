@@ -19,14 +19,18 @@ def rank(report: dict[str, Any]) -> int:
 
 
 @given(reports(), symptoms())
-def test_adding_a_symptom_never_lowers_the_level(report: dict[str, Any], extra: dict[str, Any]) -> None:
+def test_adding_a_symptom_never_lowers_the_level(
+    report: dict[str, Any], extra: dict[str, Any]
+) -> None:
     more = copy.deepcopy(report)
     more["symptoms"].append(extra)
     assert rank(more) >= rank(report)
 
 
 @given(reports(), st.data())
-def test_raising_severity_never_lowers_the_level(report: dict[str, Any], data: st.DataObject) -> None:
+def test_raising_severity_never_lowers_the_level(
+    report: dict[str, Any], data: st.DataObject
+) -> None:
     if not report["symptoms"]:
         return
     i = data.draw(st.integers(0, len(report["symptoms"]) - 1))
@@ -38,7 +42,9 @@ def test_raising_severity_never_lowers_the_level(report: dict[str, Any], data: s
 
 
 @given(reports(), st.data())
-def test_longer_duration_never_lowers_the_level(report: dict[str, Any], data: st.DataObject) -> None:
+def test_longer_duration_never_lowers_the_level(
+    report: dict[str, Any], data: st.DataObject
+) -> None:
     known = [i for i, s in enumerate(report["symptoms"]) if "duration_days" in s]
     if not known:
         return
@@ -58,11 +64,19 @@ def test_worse_trend_never_lowers_the_level(report: dict[str, Any], data: st.Dat
     assert rank(more) >= rank(report)
 
 
-ABNORMAL_CODES = ["calcium_total", "calcium_corrected", "calcium_ionized", "platelets", "haemoglobin"]
+ABNORMAL_CODES = [
+    "calcium_total",
+    "calcium_corrected",
+    "calcium_ionized",
+    "platelets",
+    "haemoglobin",
+]
 
 
 @given(reports(), labs(codes=ABNORMAL_CODES))
-def test_adding_a_lab_result_never_lowers_the_level(report: dict[str, Any], lab: dict[str, Any]) -> None:
+def test_adding_a_lab_result_never_lowers_the_level(
+    report: dict[str, Any], lab: dict[str, Any]
+) -> None:
     # Undated results cannot be ordered, so every one of them counts: a new one can only add.
     more = copy.deepcopy(report)
     more["labs"].append(lab)
@@ -73,7 +87,9 @@ def test_adding_a_lab_result_never_lowers_the_level(report: dict[str, Any], lab:
 def test_unknown_is_never_more_reassuring_than_known(report: dict[str, Any], key: str) -> None:
     unknown = copy.deepcopy(report)
     unknown["patient"][key] = None
-    for known_value in ([False, True] if key != "bma" else [{"agent": "none"}, {"agent": "denosumab"}]):
+    for known_value in (
+        [False, True] if key != "bma" else [{"agent": "none"}, {"agent": "denosumab"}]
+    ):
         known = copy.deepcopy(report)
         known["patient"][key] = known_value
         if key == "on_opioids" and known_value is True:
@@ -96,7 +112,9 @@ def test_every_result_is_explained(report: dict[str, Any]) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=10,
 )
 
@@ -133,3 +151,16 @@ def test_lab_strategy_ranges_are_plausible() -> None:
         for unit, low, high in ranges:
             for value in (low, high):
                 triage({"symptoms": [], "labs": [{"code": code, "value": value, "unit": unit}]})
+
+
+@given(reports())
+def test_the_trigger_index_skips_no_rule_that_would_fire(report: dict[str, Any]) -> None:
+    # The engine runs only rules whose triggers are present; running all must add nothing.
+    from bonemets.core.triage.context import build_context
+    from bonemets.core.triage.engine import parse_input, rules_for
+    from bonemets.core.triage.rules import LABS, RULES
+
+    ctx = build_context(parse_input(report))
+    chosen = set(rules_for(frozenset(ctx.present) | ({LABS} if report["labs"] else frozenset())))
+    fired = {rule_id for rule_id, fn in RULES.items() if fn(ctx) is not None}
+    assert fired <= chosen

@@ -9,10 +9,17 @@ import pytest
 from bonemets.core.errors import InputError
 from bonemets.core.triage import triage
 
-KNOWN = {"spinal_metastases": False, "on_chemotherapy": False, "bma": {"agent": "none"}, "on_opioids": False}
+KNOWN = {
+    "spinal_metastases": False,
+    "on_chemotherapy": False,
+    "bma": {"agent": "none"},
+    "on_opioids": False,
+}
 
 
-def run(symptoms: list[dict[str, Any]], labs: list[dict[str, Any]] | None = None, **patient: Any) -> Any:
+def run(
+    symptoms: list[dict[str, Any]], labs: list[dict[str, Any]] | None = None, **patient: Any
+) -> Any:
     report: dict[str, Any] = {"symptoms": symptoms, "patient": {**KNOWN, **patient}}
     if labs:
         report["labs"] = labs
@@ -29,7 +36,8 @@ def rules(*args: Any, **kwargs: Any) -> set[str]:
     return {r.rule for r in run(*args, **kwargs).reasons}
 
 
-S = lambda code, **kw: {"code": code, **kw}  # noqa: E731
+def S(code: str, **kw: Any) -> dict[str, Any]:
+    return {"code": code, **kw}
 
 
 # --- emergency ----------------------------------------------------------------------------------
@@ -93,7 +101,11 @@ def test_confusion_or_drowsiness_with_a_calcium_symptom() -> None:
 
 # --- calcium labs, both units, both sides -------------------------------------------------------
 
-CA = lambda value, unit="mmol/L", code="calcium_corrected", **kw: {"code": code, "value": value, "unit": unit, **kw}  # noqa: E731
+
+def CA(
+    value: float, unit: str = "mmol/L", code: str = "calcium_corrected", **kw: Any
+) -> dict[str, Any]:
+    return {"code": code, "value": value, "unit": unit, **kw}
 
 
 @pytest.mark.parametrize(
@@ -131,12 +143,18 @@ def test_corrected_calcium_levels(value: float, unit: str, expected: str) -> Non
 
 def test_total_calcium_is_corrected_with_albumin() -> None:
     # 2.75 + 0.02 x (40 - 20) = 3.15: grade 3 -> emergency, though the total alone is grade 1
-    labs = [CA(2.75, code="calcium_total", date="2026-11-01"), {"code": "albumin", "value": 20, "unit": "g/L", "date": "2026-11-01"}]
+    labs = [
+        CA(2.75, code="calcium_total", date="2026-11-01"),
+        {"code": "albumin", "value": 20, "unit": "g/L", "date": "2026-11-01"},
+    ]
     out = run([], labs)
     assert out.level == "emergency"
     assert "3.15" in out.reasons[0].because[0]
     # mg/dL: 11.0 + 0.8 x (4.0 - 2.0) = 12.6 -> emergency
-    labs = [CA(11.0, "mg/dL", code="calcium_total"), {"code": "albumin", "value": 2.0, "unit": "g/dL"}]
+    labs = [
+        CA(11.0, "mg/dL", code="calcium_total"),
+        {"code": "albumin", "value": 2.0, "unit": "g/dL"},
+    ]
     assert level([], labs) == "emergency"
 
 
@@ -209,7 +227,11 @@ def test_plain_lower_back_pain() -> None:
 def test_calcium_symptom_cluster() -> None:
     assert level([S("thirst")]) == "routine"
     assert level([S("thirst"), S("thirst")]) == "routine"  # the same symptom twice is one
-    for pair in [("thirst", "constipation"), ("loss_of_appetite", "muscle_weakness"), ("nausea_vomiting", "passing_much_urine")]:
+    for pair in [
+        ("thirst", "constipation"),
+        ("loss_of_appetite", "muscle_weakness"),
+        ("nausea_vomiting", "passing_much_urine"),
+    ]:
         assert level([S(pair[0]), S(pair[1])]) == "urgent"
 
 
@@ -277,13 +299,16 @@ def test_bone_pain_duration_boundary_is_flagged_unverified() -> None:
 # --- self care and routine ----------------------------------------------------------------------
 
 
+def dose_on(last: str) -> dict[str, str]:
+    return {"agent": "zoledronic_acid", "last_dose": last}
+
+
 def test_flu_like_window() -> None:
     flu = [S("flu_like_after_infusion")]
-    on = lambda last: {"agent": "zoledronic_acid", "last_dose": last}  # noqa: E731
-    assert level(flu, as_of="2026-11-23", bma=on("2026-11-20")) == "self_care"
-    assert level(flu, as_of="2026-11-23", bma=on("2026-11-23")) == "self_care"
-    assert level(flu, as_of="2026-11-23", bma=on("2026-11-19")) == "routine"
-    assert level(flu, bma=on("2026-11-21")) == "routine"  # no as_of: cannot tell
+    assert level(flu, as_of="2026-11-23", bma=dose_on("2026-11-20")) == "self_care"
+    assert level(flu, as_of="2026-11-23", bma=dose_on("2026-11-23")) == "self_care"
+    assert level(flu, as_of="2026-11-23", bma=dose_on("2026-11-19")) == "routine"
+    assert level(flu, bma=dose_on("2026-11-21")) == "routine"  # no as_of: cannot tell
 
 
 def test_constipation_and_nausea() -> None:
@@ -306,7 +331,12 @@ def test_free_text_is_carried_and_floors_at_routine() -> None:
 
 def test_severity_zero_means_absent_and_default_severity_is_moderate() -> None:
     assert level([S("limb_weakness", severity=0)]) == "routine"
-    assert run([S("bone_pain", site="ribs", duration_days=1)]).reasons[0].because[0].count("severity 2")
+    assert (
+        run([S("bone_pain", site="ribs", duration_days=1)])
+        .reasons[0]
+        .because[0]
+        .count("severity 2")
+    )
 
 
 def test_empty_report() -> None:
@@ -324,7 +354,9 @@ def test_reasons_sorted_most_urgent_first_with_inputs_and_sources() -> None:
 
 
 def test_spec_example_reason_quotes_back_pain() -> None:
-    out = run([S("limb_weakness", site="legs"), S("back_pain", site="mid_back")], spinal_metastases=True)
+    out = run(
+        [S("limb_weakness", site="legs"), S("back_pain", site="mid_back")], spinal_metastases=True
+    )
     first = out.reasons[0]
     assert first.rule == "mscc.neurological"
     assert any(b.startswith("limb_weakness (legs") for b in first.because)
@@ -340,10 +372,25 @@ def test_spec_example_reason_quotes_back_pain() -> None:
         ({"symptoms": [{"code": "bone_pain", "severity": True}]}, "symptoms[0].severity"),
         ({"symptoms": [{"code": "elbow"}]}, "symptoms[0].code"),
         ({"symptoms": [{"code": "back_pain", "features": ["sudden"]}]}, "symptoms[0].features[0]"),
-        ({"symptoms": [], "labs": [{"code": "calcium_total", "value": 40, "unit": "mmol/L"}]}, "labs[0].value"),
-        ({"symptoms": [], "labs": [{"code": "calcium_total", "value": 2.4, "unit": "g/L"}]}, "labs[0].unit"),
-        ({"symptoms": [], "labs": [{"code": "calcium_total", "value": float("nan"), "unit": "mmol/L"}]}, "labs[0].value"),
-        ({"symptoms": [], "labs": [{"code": "albumin", "value": "30", "unit": "g/L"}]}, "labs[0].value"),
+        (
+            {"symptoms": [], "labs": [{"code": "calcium_total", "value": 40, "unit": "mmol/L"}]},
+            "labs[0].value",
+        ),
+        (
+            {"symptoms": [], "labs": [{"code": "calcium_total", "value": 2.4, "unit": "g/L"}]},
+            "labs[0].unit",
+        ),
+        (
+            {
+                "symptoms": [],
+                "labs": [{"code": "calcium_total", "value": float("nan"), "unit": "mmol/L"}],
+            },
+            "labs[0].value",
+        ),
+        (
+            {"symptoms": [], "labs": [{"code": "albumin", "value": "30", "unit": "g/L"}]},
+            "labs[0].value",
+        ),
         ({"symptoms": [], "as_of": "2026-02-30"}, "as_of"),
         ({"symptoms": [], "as_of": "2026-11-23T10:00:00"}, "as_of"),
         ({"symptoms": [], "patient": {"age": -1}}, "patient.age"),

@@ -35,19 +35,32 @@ class Source:
     url: str | None = None
 
 
+def _source_files() -> list[str]:
+    """`sources.toml` and any area's own registry (`<area>_sources.toml`)."""
+    names = [
+        p.name.removesuffix(".toml")
+        for p in resources.files("bonemets.knowledge").iterdir()
+        if p.name.endswith("sources.toml")
+    ]
+    return sorted(names)
+
+
 @cache
 def sources() -> dict[str, Source]:
-    """Every source, by id."""
+    """Every source, by id. A duplicate id across registries is an error."""
     out: dict[str, Source] = {}
-    for entry in load("sources").values():
-        out[entry["id"]] = Source(
-            id=entry["id"], kind=entry["kind"], citation=entry["citation"], url=entry.get("url")
-        )
+    for name in _source_files():
+        for entry in load(name).values():
+            if entry["id"] in out:
+                raise KeyError(f"{name}.toml: duplicate source id {entry['id']!r}")
+            out[entry["id"]] = Source(
+                id=entry["id"], kind=entry["kind"], citation=entry["citation"], url=entry.get("url")
+            )
     return out
 
 
 def check_source_ids(ids: list[str], where: str) -> list[str]:
-    """Return `ids` unchanged after checking each resolves; a typo in a knowledge file fails loudly."""
+    """`ids` unchanged once each resolves: a typo in a knowledge file fails loudly."""
     known = sources()
     for source_id in ids:
         if source_id not in known:

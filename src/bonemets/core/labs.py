@@ -32,32 +32,43 @@ class CorrectedCalcium:
     caveats: list[str] = field(default_factory=list)
 
 
+_CC_SOURCES_MG_DL = ("zometa-label", "payne-1973", "lian-asberg-2018")
+_CC_SOURCES_MMOL_L = ("bondronat-smpc", "payne-1973", "lian-asberg-2018")
+_CC_CAVEAT = (
+    "Albumin correction is unreliable in kidney impairment (eGFR below 60); "
+    "measure ionised calcium where it matters."
+)
+
+
 def corrected_calcium(
-    calcium: float, calcium_unit: str, albumin: float, albumin_unit: str
+    calcium: float,
+    calcium_unit: str,
+    albumin: float,
+    albumin_unit: str,
+    *,
+    validated: bool = False,
 ) -> CorrectedCalcium:
     """Albumin-corrected total calcium, in the unit system of the calcium value.
 
     mg/dL: Ca + 0.8 x (4.0 - albumin g/dL)  (Zometa US PI 1.1)
     mmol/L: Ca + 0.02 x (40 - albumin g/L)  (UK convention; equal to the Bondronat SmPC form)
     """
-    ca_unit = normalise_unit("calcium_total", calcium_unit, "calcium_unit")
-    alb_unit = normalise_unit("albumin", albumin_unit, "albumin_unit")
-    check_plausible("calcium_total", calcium, ca_unit, "calcium")
-    check_plausible("albumin", albumin, alb_unit, "albumin")
+    ca_unit, alb_unit = calcium_unit, albumin_unit
+    if not validated:  # `validated=True`: units normalised and values checked by the caller
+        ca_unit = normalise_unit("calcium_total", calcium_unit, "calcium_unit")
+        alb_unit = normalise_unit("albumin", albumin_unit, "albumin_unit")
+        check_plausible("calcium_total", calcium, ca_unit, "calcium")
+        check_plausible("albumin", albumin, alb_unit, "albumin")
     alb_g_l = to_canonical("albumin", albumin, alb_unit)
     if ca_unit == "mg/dL":
         alb_g_dl = alb_g_l / 10.0
         value = calcium + 0.8 * (4.0 - alb_g_dl)
         formula = f"{calcium:g} + 0.8 x (4.0 - {alb_g_dl:g} g/dL)"
-        sources = ["zometa-label", "payne-1973"]
+        sources = _CC_SOURCES_MG_DL
     else:
         value = calcium + 0.02 * (40.0 - alb_g_l)
         formula = f"{calcium:g} + 0.02 x (40 - {alb_g_l:g} g/L)"
-        sources = ["bondronat-smpc", "payne-1973"]
-    caveats = [
-        "Albumin correction is unreliable in kidney impairment (eGFR below 60); "
-        "measure ionised calcium where it matters."
-    ]
+        sources = _CC_SOURCES_MMOL_L
     return CorrectedCalcium(
         value=round(value, _ROUND),
         unit=ca_unit,
@@ -65,8 +76,8 @@ def corrected_calcium(
         calcium=calcium,
         albumin=albumin,
         albumin_unit=alb_unit,
-        sources=check_source_ids(sources + ["lian-asberg-2018"], "corrected_calcium"),
-        caveats=caveats,
+        sources=list(sources),
+        caveats=[_CC_CAVEAT],
     )
 
 
@@ -104,16 +115,50 @@ CRITERIA: tuple[str, ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Criterion:
+    """A CTCAE criterion compiled from ctcae.toml: thresholds as (grade, limit), highest first."""
+
+    name: str
+    term: str
+    analyte: str
+    high: bool
+    evidence: str
+    sources: tuple[str, ...]
+    by_unit: dict[str, tuple[tuple[int, float], ...]]
+    uln_multiples: tuple[tuple[int, float], ...] = ()
+    baseline_multiples: tuple[tuple[int, float], ...] = ()
+
+
+def _ranked(table: dict[str, float]) -> tuple[tuple[int, float], ...]:
+    return tuple(sorted(((int(g), float(t)) for g, t in table.items()), reverse=True))
+
+
 @cache
-def _criterion(name: str) -> dict[str, Any]:
+def _criterion(name: str) -> _Criterion:
     table = load("ctcae")
     if name not in table:
-        raise InputError("criterion", f"unknown CTCAE criterion {name!r}; expected one of {list(CRITERIA)}")
+        raise InputError(
+            "criterion", f"unknown CTCAE criterion {name!r}; expected one of {list(CRITERIA)}"
+        )
     entry: dict[str, Any] = table[name]
     check_source_ids(entry["sources"], f"ctcae.{name}")
-    return entry
+    thresholds: dict[str, dict[str, float]] = entry["thresholds"]
+    multiple = bool(entry.get("multiple_of_uln"))
+    return _Criterion(
+        name=name,
+        term=entry["term"],
+        analyte=entry["analyte"],
+        high=entry["direction"] == "high",
+        evidence=entry["evidence"],
+        sources=tuple(entry["sources"]),
+        by_unit={} if multiple else {u: _ranked(t) for u, t in thresholds.items()},
+        uln_multiples=_ranked(thresholds["uln"]) if multiple else (),
+        baseline_multiples=_ranked(entry.get("baseline_thresholds", {})),
+    )
 
 
+@cache
 def default_limits(code: str, unit: str, sex: Sex | None) -> tuple[float, float] | None:
     """The default reference range of `code` in `unit`, or None when the project has none.
 
@@ -149,22 +194,22 @@ def ctcae_grade(
     baseline: float | None = None,
     sex: Sex | None = None,
     field_name: str = "value",
+    validated: bool = False,
 ) -> Grade:
     """The CTCAE v5 grade of `value` for `criterion` (see CRITERIA).
 
     `lower_limit`/`upper_limit` are the laboratory's own limits in `unit`; without them the
     project's default range is used and the grade says so. `baseline` (same unit) is used by
-    creatinine increased.
+    creatinine increased. `validated=True` skips the unit and plausibility checks for a value
+    that has already passed them (the triage input models do).
     """
     spec = _criterion(criterion)
-    code: str = spec["analyte"]
-    unit = normalise_unit(code, unit, "unit")
-    check_plausible(code, value, unit, field_name)
+    code = spec.analyte
+    if not validated:
+        unit = normalise_unit(code, unit, "unit")
+        check_plausible(code, value, unit, field_name)
     value = round(value, _ROUND)
-    caveats: list[str] = []
-    evidence: str = spec["evidence"]
-    sources: list[str] = list(spec["sources"])
-    high = spec["direction"] == "high"
+    high = spec.high
 
     limit_from: Literal["laboratory", "default", "baseline", "none"] = "laboratory"
     limit = upper_limit if high else lower_limit
@@ -173,55 +218,57 @@ def ctcae_grade(
         if defaults is not None:
             limit = defaults[1] if high else defaults[0]
             limit_from = "default"
-            entry = analyte(code)
-            caveats.append(
-                f"No laboratory {'upper' if high else 'lower'} limit was given; the default "
-                f"{limit:g} {unit} was used for grade 1."
-            )
-            if entry.get("reference_evidence") in ("U", "P"):
-                caveats.append("That default limit is not from a verified source.")
         else:
             limit_from = "none"
 
     grade = 0
-    if spec.get("multiple_of_uln"):
+    if spec.uln_multiples:
         if limit is None:
             raise InputError("upper_limit", f"{criterion} needs the laboratory upper limit")
-        for g, multiple in sorted(spec["thresholds"]["uln"].items(), key=lambda kv: int(kv[0])):
+        for g, multiple in spec.uln_multiples:
             if value > multiple * limit:
-                grade = int(g)
-        if grade == 0 and value > limit:
-            grade = 1
-        if baseline is not None and "baseline_thresholds" in spec:
-            for g, multiple in spec["baseline_thresholds"].items():
-                if value > multiple * baseline and int(g) > grade:
-                    grade = int(g)
-                    limit_from = "baseline"
+                grade = g
+                break
+        if baseline is not None:
+            for g, multiple in spec.baseline_multiples:
+                if value > multiple * baseline:
+                    if g > grade:
+                        grade, limit_from = g, "baseline"
+                    break
     else:
-        table = spec["thresholds"].get(unit)
-        if table is None:
+        ranked = spec.by_unit.get(unit)
+        if ranked is None:
             # e.g. ionised calcium reported in mg/dL: grade it in the canonical unit.
             canonical = analyte(code)["canonical_unit"]
             value = round(to_canonical(code, value, unit), _ROUND)
             if limit is not None:
                 limit = to_canonical(code, limit, unit)
             unit = canonical
-            table = spec["thresholds"][unit]
-        for g, threshold in sorted(table.items(), key=lambda kv: int(kv[0])):
+            ranked = spec.by_unit[unit]
+        for g, threshold in ranked:
             if (value > threshold) if high else (value < threshold):
-                grade = int(g)
-        if grade == 0 and limit is not None and ((value > limit) if high else (value < limit)):
-            grade = 1
-    if grade != 1 or limit_from != "default":
-        # The default limit matters only when it decided grade 1.
-        caveats = []
-    else:
-        sources += analyte(code).get("reference_sources", [])
-        if analyte(code).get("reference_evidence") in ("U", "P"):
+                grade = g
+                break
+    if grade == 0 and limit is not None and ((value > limit) if high else (value < limit)):
+        grade = 1
+
+    evidence = spec.evidence
+    sources = list(spec.sources)
+    caveats: list[str] = []
+    if grade == 1 and limit_from == "default" and limit is not None:
+        # The project's default limit decided this grade: say so, and flag weak evidence.
+        entry = analyte(code)
+        caveats.append(
+            f"No laboratory {'upper' if high else 'lower'} limit was given; the default "
+            f"{limit:g} {unit} was used for grade 1."
+        )
+        sources += entry.get("reference_sources", [])
+        if entry.get("reference_evidence") in ("U", "P"):
+            caveats.append("That default limit is not from a verified source.")
             evidence = "U"
     return Grade(
         criterion=criterion,
-        term=spec["term"],
+        term=spec.term,
         grade=grade,
         value=value,
         unit=unit,

@@ -100,31 +100,47 @@ def _pick_worse(current: GradedLab | None, new: GradedLab) -> GradedLab:
     return current
 
 
+CALCIUM_CRITERIA = {
+    "calcium_total": ("hypercalcaemia", "hypocalcaemia"),
+    "calcium_corrected": ("hypercalcaemia", "hypocalcaemia"),
+    "calcium_ionized": ("hypercalcaemia_ionized", "hypocalcaemia_ionized"),
+}
+OTHER_CRITERIA = {
+    "platelets": "platelets_decreased",
+    "haemoglobin": "anaemia",
+    "creatinine": "creatinine_increased",
+    "alkaline_phosphatase": "alkaline_phosphatase_increased",
+    "albumin": "hypoalbuminaemia",
+}
+
+
 def _interpret_labs(ctx: Context) -> None:
+    """Grade the current value of each analyte once; keep the worst calcium, platelet and
+    haemoglobin grades for the rules, and every reading for the result."""
     by_code: dict[str, list[Lab]] = {}
     for lab in ctx.report.labs:
         by_code.setdefault(lab.code, []).append(lab)
-    sex: Sex | None = None
-    if ctx.report.patient.sex in ("female", "male"):
-        sex = ctx.report.patient.sex  # type: ignore[assignment]
+    patient_sex = ctx.report.patient.sex
+    sex: Sex | None = patient_sex if patient_sex in ("female", "male") else None
     albumins = by_code.get("albumin", [])
 
-    def grade(criterion: str, lab: Lab, value: float | None = None) -> Grade:
+    def grade(criterion: str, lab: Lab, value: float) -> Grade:
         return ctcae_grade(
             criterion,
-            lab.value if value is None else value,
+            value,
             lab.unit,
             lower_limit=lab.lower_limit,
             upper_limit=lab.upper_limit,
             sex=sex,
+            validated=True,
         )
 
-    def record(code: str, lab: Lab, value: float, g: Grade | None, note: str | None = None) -> None:
+    def keep(code: str, lab: Lab, value: float, g: Grade | None, note: str | None = None) -> None:
         ctx.findings.append(
             LabFinding(
                 code=code,
                 value=round(value, 3),
-                unit=lab.unit,
+                unit=g.unit if g else lab.unit,
                 date=lab.date,
                 criterion=g.criterion if g else None,
                 grade=g.grade if g else None,
@@ -134,74 +150,59 @@ def _interpret_labs(ctx: Context) -> None:
         if g is not None:
             ctx.caveats.extend(c for c in g.caveats if c not in ctx.caveats)
 
-    def on(lab: Lab) -> str:
+    def on_date(lab: Lab) -> str:
         return f" on {lab.date}" if lab.date else ""
 
-    for lab in _current(by_code.get("calcium_total", [])):
-        albumin = _albumin_for(lab, albumins)
-        if albumin is None:
-            note = "no albumin given: graded uncorrected (corrected calcium may be higher if albumin is low)"
-            value, label = lab.value, "total calcium (uncorrected)"
-            ctx.caveats.append(f"Calcium{on(lab)} could not be corrected: no albumin was given.")
-        else:
-            cc = corrected_calcium(lab.value, lab.unit, albumin.value, albumin.unit)
-            value, label = cc.value, "corrected calcium"
-            note = f"corrected: {cc.formula}"
-        for criterion in ("hypercalcaemia", "hypocalcaemia"):
-            g = grade(criterion, lab, value)
-            because = f"{label} {value:.2f} {lab.unit}{on(lab)}: CTCAE grade {g.grade}"
-            if albumin is not None:
-                because += f" (calcium {lab.value:g} {lab.unit}, albumin {albumin.value:g} {albumin.unit})"
-            if g.grade:
-                graded = GradedLab(g, because, lab.date)
-                if criterion == "hypercalcaemia":
-                    ctx.hyper = _pick_worse(ctx.hyper, graded)
-                else:
-                    ctx.hypo = _pick_worse(ctx.hypo, graded)
-        hyper_g = grade("hypercalcaemia", lab, value)
-        hypo_g = grade("hypocalcaemia", lab, value)
-        record("calcium_corrected" if albumin else "calcium_total", lab, value,
-               hyper_g if hyper_g.grade else hypo_g, note)  # fmt: skip
-
-    for code, (up, down) in {
-        "calcium_corrected": ("hypercalcaemia", "hypocalcaemia"),
-        "calcium_ionized": ("hypercalcaemia_ionized", "hypocalcaemia_ionized"),
-    }.items():
+    for code, (up, down) in CALCIUM_CRITERIA.items():
         for lab in _current(by_code.get(code, [])):
-            shown: Grade | None = None
-            for criterion in (up, down):
-                g = grade(criterion, lab)
-                label = "ionised calcium" if code == "calcium_ionized" else "corrected calcium"
-                if g.grade:
-                    shown = g
-                    graded = GradedLab(
-                        g, f"{label} {lab.value:g} {lab.unit}{on(lab)}: CTCAE grade {g.grade}", lab.date
+            value, label, note, inputs = lab.value, code.replace("_", " "), None, ""
+            shown_code = code
+            if code == "calcium_total":
+                albumin = _albumin_for(lab, albumins)
+                if albumin is None:
+                    label = "total calcium (uncorrected)"
+                    note = "no albumin given: graded uncorrected (corrected calcium may be higher)"
+                    ctx.caveats.append(
+                        f"Calcium{on_date(lab)} could not be corrected: no albumin was given."
                     )
-                    if criterion == up:
-                        ctx.hyper = _pick_worse(ctx.hyper, graded)
+                else:
+                    cc = corrected_calcium(
+                        lab.value, lab.unit, albumin.value, albumin.unit, validated=True
+                    )
+                    value, label, note = cc.value, "corrected calcium", f"corrected: {cc.formula}"
+                    inputs = (
+                        f" (calcium {lab.value:g} {lab.unit},"
+                        f" albumin {albumin.value:g} {albumin.unit})"
+                    )
+                    shown_code = "calcium_corrected"
+            elif code == "calcium_ionized":
+                label = "ionised calcium"
+            g_up, g_down = grade(up, lab, value), grade(down, lab, value)
+            for g, is_high in ((g_up, True), (g_down, False)):
+                if g.grade:
+                    because = (
+                        f"{label} {g.value:.2f} {g.unit}{on_date(lab)}: "
+                        f"CTCAE grade {g.grade}{inputs}"
+                    )
+                    if is_high:
+                        ctx.hyper = _pick_worse(ctx.hyper, GradedLab(g, because, lab.date))
                     else:
-                        ctx.hypo = _pick_worse(ctx.hypo, graded)
-            record(code, lab, lab.value, shown or grade(up, lab))
+                        ctx.hypo = _pick_worse(ctx.hypo, GradedLab(g, because, lab.date))
+            keep(shown_code, lab, value, g_down if g_down.grade else g_up, note)
 
-    for code, criterion, attr in (
-        ("platelets", "platelets_decreased", "platelets"),
-        ("haemoglobin", "anaemia", "anaemia"),
-    ):
+    for code, criterion in OTHER_CRITERIA.items():
         for lab in _current(by_code.get(code, [])):
-            g = grade(criterion, lab)
-            record(code, lab, lab.value, g)
-            graded = GradedLab(g, f"{code} {lab.value:g} {lab.unit}{on(lab)}: CTCAE grade {g.grade}", lab.date)
-            setattr(ctx, attr, _pick_worse(getattr(ctx, attr), graded))
-
-    for code, criterion in (
-        ("creatinine", "creatinine_increased"),
-        ("alkaline_phosphatase", "alkaline_phosphatase_increased"),
-        ("albumin", "hypoalbuminaemia"),
-    ):
-        for lab in _current(by_code.get(code, [])):
-            record(code, lab, lab.value, grade(criterion, lab))
+            g = grade(criterion, lab, lab.value)
+            keep(code, lab, lab.value, g)
+            graded = GradedLab(
+                g, f"{code} {lab.value:g} {lab.unit}{on_date(lab)}: CTCAE grade {g.grade}", lab.date
+            )
+            if code == "platelets":
+                ctx.platelets = _pick_worse(ctx.platelets, graded)
+            elif code == "haemoglobin":
+                ctx.anaemia = _pick_worse(ctx.anaemia, graded)
     for lab in _current(by_code.get("vitamin_d_25oh", [])):
-        record("vitamin_d_25oh", lab, lab.value, None)
+        keep("vitamin_d_25oh", lab, lab.value, None)
 
 
 def _albumin_for(calcium: Lab, albumins: list[Lab]) -> Lab | None:

@@ -13,9 +13,11 @@ from bonemets.core.knowledge import check_source_ids, is_unverified, load
 from bonemets.core.levels import Level
 from bonemets.core.triage.context import build_context, describe
 from bonemets.core.triage.models import Reason, TriageInput, TriageResult
-from bonemets.core.triage.rules import CATCH_ALL, FREE_TEXT, RULES, Firing
+from bonemets.core.triage.rules import CATCH_ALL, FREE_TEXT, LABS, RULES, TRIGGERS, Firing
 
-UNVERIFIED_NOTE = " [Based on an unverified number or a project policy: check before relying on it.]"
+UNVERIFIED_NOTE = (
+    " [Based on an unverified number or a project policy: check before relying on it.]"
+)
 
 
 @cache
@@ -54,18 +56,32 @@ def input_error(exc: ValidationError) -> InputError:
     return InputError(path or "input", message)
 
 
-def _reason(rule_id: str, firing: Firing) -> Reason:
+@cache
+def rules_for(triggers: frozenset[str]) -> tuple[str, ...]:
+    """The rules that can fire for a report holding `triggers`, in rule-table order."""
+    return tuple(rule_id for rule_id in RULES if TRIGGERS[rule_id] & triggers)
+
+
+@cache
+def _rule_static(rule_id: str) -> tuple[Level | None, str, str, tuple[str, ...]]:
+    """The parts of a rule's reason that do not depend on the report."""
     entry = rule_table()[rule_id]
-    level = firing.level or Level(entry["level"])
-    explanation: str = entry["explanation"]
+    level = Level(entry["level"]) if "level" in entry else None
+    return level, entry["explanation"], entry["evidence"], tuple(entry["sources"])
+
+
+def _reason(rule_id: str, firing: Firing) -> Reason:
+    level, explanation, evidence, static_sources = _rule_static(rule_id)
+    level = firing.level or level
+    assert level is not None, f"{rule_id} fired without a level"
     if firing.note:
         explanation += " " + firing.note
-    evidence = entry["evidence"]
     if firing.evidence is not None and is_unverified(firing.evidence):
         evidence = firing.evidence
-    sources = list(entry["sources"])
+    sources = list(static_sources)
     sources += [s for s in firing.extra_sources if s not in sources]
-    if is_unverified(evidence):
+    unverified = is_unverified(evidence)
+    if unverified:
         explanation += UNVERIFIED_NOTE
     return Reason(
         rule=rule_id,
@@ -73,9 +89,18 @@ def _reason(rule_id: str, firing: Firing) -> Reason:
         because=firing.because,
         explanation=explanation,
         sources=sources,
-        evidence=evidence,
-        unverified=is_unverified(evidence),
+        evidence=evidence,  # type: ignore[arg-type]
+        unverified=unverified,
     )
+
+
+def triage_json(raw: bytes | str) -> TriageResult:
+    """Triage a report given as JSON text (parsed and validated in one pass)."""
+    try:
+        report = TriageInput.model_validate_json(raw)
+    except ValidationError as exc:
+        raise input_error(exc) from None
+    return triage(report)
 
 
 def triage(data: TriageInput | Mapping[str, Any]) -> TriageResult:
@@ -85,8 +110,8 @@ def triage(data: TriageInput | Mapping[str, Any]) -> TriageResult:
 
     reasons: list[Reason] = []
     explained: set[str] = set()
-    for rule_id, condition in RULES.items():
-        firing = condition(ctx)
+    for rule_id in rules_for(frozenset(ctx.present) | ({LABS} if report.labs else frozenset())):
+        firing = RULES[rule_id](ctx)
         if firing is not None:
             reasons.append(_reason(rule_id, firing))
             explained |= firing.explains
@@ -125,7 +150,8 @@ def _headline(reasons: list[Reason], level: Level) -> str:
         return "Nothing was reported. Mention anything new at your next appointment."
     entry = rule_table()[reasons[0].rule]
     by_level: dict[str, str] = entry.get("headlines_by_level", {})
-    return by_level.get(level.value, entry["headline"])
+    headline: str = by_level.get(level.value, entry["headline"])
+    return headline
 
 
 def _advice(reasons: list[Reason], level: Level) -> list[str]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -120,12 +122,15 @@ class Symptom(_Strict):
         entry = symptom_catalogue()[self.code]
         if self.site is not None and self.site not in entry["sites"]:
             allowed = ", ".join(entry["sites"]) or "none"
-            raise InputError("site", f"{self.site!r} does not apply to {self.code} (allowed: {allowed})")
+            raise InputError(
+                "site", f"{self.site!r} does not apply to {self.code} (allowed: {allowed})"
+            )
         for i, feature in enumerate(self.features):
             if feature not in entry["features"]:
                 allowed = ", ".join(entry["features"]) or "none"
                 raise InputError(
-                    f"features[{i}]", f"{feature!r} does not apply to {self.code} (allowed: {allowed})"
+                    f"features[{i}]",
+                    f"{feature!r} does not apply to {self.code} (allowed: {allowed})",
                 )
         return self
 
@@ -175,19 +180,29 @@ class TriageInput(_Strict):
         return self
 
 
-class Reason(BaseModel):
+# The outputs are plain dataclasses: built from trusted data, they need no validation, and
+# building pydantic models cost more than all the rules together. orjson serialises them as is.
+
+DISCLAIMER = (
+    "This supports, and does not replace, the judgement of your care team. "
+    "If you are worried, contact them whatever this says."
+)
+
+
+@dataclass(slots=True)
+class Reason:
     rule: str
     level: Level
     because: list[str]
     explanation: str
     sources: list[str]
     evidence: Literal["V", "S", "U", "P"]
-    unverified: bool = Field(
-        description="True when the rule rests on an unverified number (U) or a project policy (P)."
-    )
+    # True when the rule rests on an unverified number (U) or a project policy (P).
+    unverified: bool
 
 
-class LabFinding(BaseModel):
+@dataclass(slots=True)
+class LabFinding:
     """A lab value as the engine read it (converted, corrected, graded)."""
 
     code: str
@@ -199,7 +214,8 @@ class LabFinding(BaseModel):
     note: str | None = None
 
 
-class TriageResult(BaseModel):
+@dataclass(slots=True)
+class TriageResult:
     level: Level
     headline: str
     reasons: list[Reason]
@@ -209,9 +225,11 @@ class TriageResult(BaseModel):
     engine_version: str = ENGINE_VERSION
     patient_action: str = ""
     care_team_action: str = ""
-    lab_findings: list[LabFinding] = Field(default_factory=list)
-    caveats: list[str] = Field(default_factory=list)
-    disclaimer: str = (
-        "This supports, and does not replace, the judgement of your care team. "
-        "If you are worried, contact them whatever this says."
-    )
+    lab_findings: list[LabFinding] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+    disclaimer: str = DISCLAIMER
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's JSON shape (dates as ISO strings, levels as their codes)."""
+        out: dict[str, Any] = orjson.loads(orjson.dumps(self))
+        return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from bonemets.core.levels import Level
 from bonemets.core.triage.context import FLU_LIKE_WINDOW_DAYS, Context, GradedLab, describe
-from bonemets.core.triage.models import Symptom
+from bonemets.core.triage.models import Symptom, symptom_catalogue
 
 
 @dataclass(slots=True)
@@ -29,11 +29,16 @@ class Firing:
 
 RuleFn = Callable[[Context], Firing | None]
 RULES: dict[str, RuleFn] = {}
+# What can make each rule fire: symptom codes, or LABS for the lab rules. The engine runs only the
+# rules whose triggers are in the report; a test checks that this skips no rule that would fire.
+TRIGGERS: dict[str, frozenset[str]] = {}
+LABS = "@labs"
 
 
-def rule(rule_id: str) -> Callable[[RuleFn], RuleFn]:
+def rule(rule_id: str, *, on: set[str]) -> Callable[[RuleFn], RuleFn]:
     def register(fn: RuleFn) -> RuleFn:
         RULES[rule_id] = fn
+        TRIGGERS[rule_id] = frozenset(on)
         return fn
 
     return register
@@ -63,28 +68,30 @@ SPINAL_PAIN_FEATURES = {
 UPPER_SPINE_SITES = {"neck", "upper_back", "mid_back"}
 
 
-@rule("mscc.neurological")
+@rule("mscc.neurological", on={"limb_weakness", "difficulty_walking", "numbness_tingling"})
 def mscc_neurological(ctx: Context) -> Firing | None:
     found = ctx.get("limb_weakness") + ctx.get("difficulty_walking")
     # Numbness with no site given could be anywhere: read it as the less reassuring case.
-    found += [s for s in ctx.get("numbness_tingling") if s.site is None or s.site in CORD_SENSORY_SITES]
+    found += [
+        s for s in ctx.get("numbness_tingling") if s.site is None or s.site in CORD_SENSORY_SITES
+    ]
     # Back pain alongside is quoted as context: together they make compression more likely.
     return _fire(found, [describe(s) for s in ctx.get("back_pain")])
 
 
-@rule("mscc.radicular_pain")
+@rule("mscc.radicular_pain", on={"radiating_pain"})
 def mscc_radicular_pain(ctx: Context) -> Firing | None:
     return _fire(ctx.get("radiating_pain"))
 
 
-@rule("mscc.sphincter")
+@rule("mscc.sphincter", on={"bladder_problem", "bowel_control_loss", "numbness_tingling"})
 def mscc_sphincter(ctx: Context) -> Firing | None:
     found = ctx.get("bladder_problem") + ctx.get("bowel_control_loss")
     found += [s for s in ctx.get("numbness_tingling") if s.site == "saddle"]
     return _fire(found)
 
 
-@rule("mscc.sensory_with_spinal_risk")
+@rule("mscc.sensory_with_spinal_risk", on={"numbness_tingling"})
 def mscc_sensory_with_spinal_risk(ctx: Context) -> Firing | None:
     hands_feet = [s for s in ctx.get("numbness_tingling") if s.site in HAND_FOOT_SITES]
     if not hands_feet:
@@ -98,7 +105,7 @@ def mscc_sensory_with_spinal_risk(ctx: Context) -> Firing | None:
     return Firing(because=[describe(s) for s in hands_feet] + extra, explains={"numbness_tingling"})
 
 
-@rule("spine.sensory_hands_feet")
+@rule("spine.sensory_hands_feet", on={"numbness_tingling"})
 def spine_sensory_hands_feet(ctx: Context) -> Firing | None:
     return _fire([s for s in ctx.get("numbness_tingling") if s.site in HAND_FOOT_SITES])
 
@@ -114,7 +121,7 @@ def _spinal_pain_signs(symptom: Symptom) -> list[str]:
     return signs
 
 
-@rule("mscc.spinal_pain")
+@rule("mscc.spinal_pain", on={"back_pain", "bone_pain"})
 def mscc_spinal_pain(ctx: Context) -> Firing | None:
     fired = [s for s in ctx.get("back_pain") if _spinal_pain_signs(s)]
     fired += [s for s in ctx.get("bone_pain") if s.site == "spine" and s.trend == "worse"]
@@ -127,14 +134,16 @@ def mscc_spinal_pain(ctx: Context) -> Firing | None:
     return Firing(because=because, explains={s.code for s in fired})
 
 
-@rule("spine.lower_back_pain_known_mets")
+@rule("spine.lower_back_pain_known_mets", on={"back_pain", "bone_pain"})
 def spine_lower_back_pain(ctx: Context) -> Firing | None:
     if not ctx.spinal_metastases_possible:
         return None
     found = [s for s in ctx.get("back_pain") if s.site == "lower_back"]
     found += [s for s in ctx.get("bone_pain") if s.site == "spine"]
     known = ctx.report.patient.spinal_metastases
-    return _fire(found, ["spinal_metastases: " + ("yes" if known else "unknown (read as possible)")])
+    return _fire(
+        found, ["spinal_metastases: " + ("yes" if known else "unknown (read as possible)")]
+    )
 
 
 # --- Bones -----------------------------------------------------------------------------------
@@ -142,12 +151,12 @@ def spine_lower_back_pain(ctx: Context) -> Firing | None:
 PERSISTENT_PAIN_DAYS = 14  # [U]: patient-information material only
 
 
-@rule("fracture.suspected")
+@rule("fracture.suspected", on={"suspected_fracture"})
 def fracture_suspected(ctx: Context) -> Firing | None:
     return _fire(ctx.get("suspected_fracture"))
 
 
-@rule("bone.persistent_pain")
+@rule("bone.persistent_pain", on={"bone_pain", "thigh_hip_groin_pain"})
 def bone_persistent_pain(ctx: Context) -> Firing | None:
     candidates = ctx.get("bone_pain")
     if not ctx.on_bma_possible:  # otherwise thigh pain is handled by the atypical-fracture rule
@@ -160,7 +169,7 @@ def bone_persistent_pain(ctx: Context) -> Firing | None:
     return _fire(found)
 
 
-@rule("aff.thigh_hip_groin_pain")
+@rule("aff.thigh_hip_groin_pain", on={"thigh_hip_groin_pain"})
 def aff_thigh_pain(ctx: Context) -> Firing | None:
     if not ctx.on_bma_possible:
         return None
@@ -198,21 +207,21 @@ def _graded(graded: GradedLab) -> Firing:
     )
 
 
-@rule("labs.hypercalcaemia")
+@rule("labs.hypercalcaemia", on={LABS})
 def labs_hypercalcaemia(ctx: Context) -> Firing | None:
     if ctx.hyper is None:
         return None
     return _graded(ctx.hyper)
 
 
-@rule("labs.hypocalcaemia")
+@rule("labs.hypocalcaemia", on={LABS})
 def labs_hypocalcaemia(ctx: Context) -> Firing | None:
     if ctx.hypo is None:
         return None
     return _graded(ctx.hypo)
 
 
-@rule("calcium.severe_symptoms")
+@rule("calcium.severe_symptoms", on={"confusion", "drowsiness"})
 def calcium_severe_symptoms(ctx: Context) -> Firing | None:
     altered = ctx.get("confusion") + ctx.get("drowsiness")
     others = [s for code in HYPERCALCAEMIA_CLUSTER for s in ctx.get(code)]
@@ -221,7 +230,7 @@ def calcium_severe_symptoms(ctx: Context) -> Firing | None:
     return _fire(altered + others)
 
 
-@rule("calcium.symptom_cluster")
+@rule("calcium.symptom_cluster", on=set(HYPERCALCAEMIA_CLUSTER))
 def calcium_symptom_cluster(ctx: Context) -> Firing | None:
     found = [s for code in HYPERCALCAEMIA_CLUSTER for s in ctx.get(code)]
     if len({s.code for s in found}) < 2:
@@ -229,7 +238,7 @@ def calcium_symptom_cluster(ctx: Context) -> Firing | None:
     return _fire(found)
 
 
-@rule("calcium.hypocalcaemia_symptoms")
+@rule("calcium.hypocalcaemia_symptoms", on={"numbness_tingling", "muscle_cramps_twitching"})
 def calcium_hypocalcaemia_symptoms(ctx: Context) -> Firing | None:
     found = [s for s in ctx.get("numbness_tingling") if s.site == "around_mouth"]
     found += ctx.get("muscle_cramps_twitching")
@@ -242,17 +251,17 @@ def calcium_hypocalcaemia_symptoms(ctx: Context) -> Firing | None:
 # --- Nervous system --------------------------------------------------------------------------
 
 
-@rule("neuro.seizure")
+@rule("neuro.seizure", on={"seizure"})
 def neuro_seizure(ctx: Context) -> Firing | None:
     return _fire(ctx.get("seizure"))
 
 
-@rule("neuro.confusion")
+@rule("neuro.confusion", on={"confusion"})
 def neuro_confusion(ctx: Context) -> Firing | None:
     return _fire(ctx.get("confusion"))
 
 
-@rule("neuro.headache")
+@rule("neuro.headache", on={"headache"})
 def neuro_headache(ctx: Context) -> Firing | None:
     return _fire([s for s in ctx.get("headache") if s.severity >= 3 or s.trend == "worse"])
 
@@ -260,29 +269,29 @@ def neuro_headache(ctx: Context) -> Firing | None:
 # --- Blood clots and breathing ---------------------------------------------------------------
 
 
-@rule("clot.pulmonary_embolism")
+@rule("clot.pulmonary_embolism", on={"shortness_of_breath", "chest_pain", "coughing_blood"})
 def clot_pulmonary_embolism(ctx: Context) -> Firing | None:
     found = [s for s in ctx.get("shortness_of_breath") if "sudden" in s.features]
     return _fire(found + ctx.get("chest_pain") + ctx.get("coughing_blood"))
 
 
-@rule("breathing.breathless")
+@rule("breathing.breathless", on={"shortness_of_breath"})
 def breathing_breathless(ctx: Context) -> Firing | None:
     return _fire([s for s in ctx.get("shortness_of_breath") if "sudden" not in s.features])
 
 
-@rule("clot.deep_vein_thrombosis")
+@rule("clot.deep_vein_thrombosis", on={"leg_swelling", "leg_pain_redness_warmth"})
 def clot_deep_vein_thrombosis(ctx: Context) -> Firing | None:
     found = [s for s in ctx.get("leg_swelling") if "one_leg" in s.features]
     return _fire(found + ctx.get("leg_pain_redness_warmth"))
 
 
-@rule("clot.central_line")
+@rule("clot.central_line", on={"line_site_swelling"})
 def clot_central_line(ctx: Context) -> Firing | None:
     return _fire(ctx.get("line_site_swelling"))
 
 
-@rule("clot.leg_swelling")
+@rule("clot.leg_swelling", on={"leg_swelling"})
 def clot_leg_swelling(ctx: Context) -> Firing | None:
     return _fire([s for s in ctx.get("leg_swelling") if "one_leg" not in s.features])
 
@@ -290,19 +299,19 @@ def clot_leg_swelling(ctx: Context) -> Firing | None:
 # --- Blood counts, bleeding, infection -------------------------------------------------------
 
 
-@rule("bleeding.bruising")
+@rule("bleeding.bruising", on={"bruising_bleeding"})
 def bleeding_bruising(ctx: Context) -> Firing | None:
     return _fire(ctx.get("bruising_bleeding"))
 
 
-@rule("labs.platelets_low")
+@rule("labs.platelets_low", on={LABS})
 def labs_platelets_low(ctx: Context) -> Firing | None:
     if ctx.platelets is None or ctx.platelets.grade.grade < 3:  # below 50 x10^9/L
         return None
     return Firing(because=[ctx.platelets.because])
 
 
-@rule("labs.anaemia_severe")
+@rule("labs.anaemia_severe", on={LABS})
 def labs_anaemia_severe(ctx: Context) -> Firing | None:
     if ctx.anaemia is None or ctx.anaemia.grade.grade < 3:  # below 80 g/L
         return None
@@ -314,39 +323,33 @@ def _chemo_words(ctx: Context) -> str:
     return "on_chemotherapy: " + ("yes" if known else "unknown (read as possibly on it)")
 
 
-@rule("infection.fever_on_chemotherapy")
+@rule("infection.fever_on_chemotherapy", on={"fever"})
 def infection_fever_on_chemotherapy(ctx: Context) -> Firing | None:
     if not ctx.chemotherapy_possible:
         return None
     return _fire(ctx.get("fever"), [_chemo_words(ctx)])
 
 
-@rule("infection.fever")
+@rule("infection.fever", on={"fever"})
 def infection_fever(ctx: Context) -> Firing | None:
     return _fire(ctx.get("fever"))
 
 
 # --- Pain ------------------------------------------------------------------------------------
 
+PAIN_CODES = {code for code, entry in symptom_catalogue().items() if entry.get("pain")}
 
-@rule("pain.very_severe")
+
+@rule("pain.very_severe", on=PAIN_CODES)
 def pain_very_severe(ctx: Context) -> Firing | None:
-    from bonemets.core.triage.models import symptom_catalogue
-
-    catalogue = symptom_catalogue()
-    found = [
-        s
-        for symptoms in ctx.present.values()
-        for s in symptoms
-        if s.severity >= 4 and catalogue[s.code].get("pain")
-    ]
+    found = [s for code in PAIN_CODES for s in ctx.get(code) if s.severity >= 4]
     return _fire(found)
 
 
 # --- Jaw and ear -----------------------------------------------------------------------------
 
 
-@rule("onj.oral_symptoms")
+@rule("onj.oral_symptoms", on={"jaw_pain", "loose_teeth", "gum_problem", "exposed_bone_mouth"})
 def onj_oral_symptoms(ctx: Context) -> Firing | None:
     found = [
         s
@@ -356,7 +359,7 @@ def onj_oral_symptoms(ctx: Context) -> Firing | None:
     return _fire(found)
 
 
-@rule("oto.ear_symptoms_on_bma")
+@rule("oto.ear_symptoms_on_bma", on={"ear_pain_discharge"})
 def oto_ear_symptoms(ctx: Context) -> Firing | None:
     if not ctx.on_bma_possible:
         return None
@@ -368,22 +371,24 @@ def oto_ear_symptoms(ctx: Context) -> Firing | None:
 MILD = 1
 
 
-@rule("self_care.flu_like_after_dose")
+@rule("self_care.flu_like_after_dose", on={"flu_like_after_infusion"})
 def self_care_flu_like(ctx: Context) -> Firing | None:
     days = ctx.days_since_bma_dose()
     if days is None or not 0 <= days <= FLU_LIKE_WINDOW_DAYS:
         return None
-    return _fire(ctx.get("flu_like_after_infusion"), [f"last bone-modifying-agent dose {days} days ago"])
+    return _fire(
+        ctx.get("flu_like_after_infusion"), [f"last bone-modifying-agent dose {days} days ago"]
+    )
 
 
-@rule("self_care.opioid_constipation")
+@rule("self_care.opioid_constipation", on={"constipation"})
 def self_care_opioid_constipation(ctx: Context) -> Firing | None:
     if not ctx.on_opioids:
         return None
     return _fire([s for s in ctx.get("constipation") if s.severity <= MILD], ["on_opioids: yes"])
 
 
-@rule("self_care.mild_nausea")
+@rule("self_care.mild_nausea", on={"nausea_vomiting"})
 def self_care_mild_nausea(ctx: Context) -> Firing | None:
     return _fire([s for s in ctx.get("nausea_vomiting") if s.severity <= MILD])
 
