@@ -5,5 +5,5 @@ It supports, and does not replace, the judgement of the clinicians caring for a 
 
 __version__ = "0.1.0"
 
-# Identifies the rule set: stored results carry it so they can be traced to the rules that made them.
+# Identifies the rule set: a stored result carries it, tracing it to the rules that made it.
 ENGINE_VERSION = __version__

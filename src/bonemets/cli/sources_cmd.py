@@ -14,7 +14,9 @@ from bonemets.core.knowledge import sources
 def register(app: typer.Typer) -> None:
     @app.command("sources")
     def sources_command(
-        source_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="One source id.")] = None,
+        source_id: Annotated[
+            str | None, typer.Argument(metavar="[ID]", help="One source id.")
+        ] = None,
         as_json: bool = JsonOption,
     ) -> None:
         """List the sources behind the rules, or show one by id."""
@@ -26,7 +28,7 @@ def register(app: typer.Typer) -> None:
         else:
             chosen = list(registry.values())
         if as_json:
-            print_json([s.__dict__ if not hasattr(s, "__slots__") else _as_dict(s) for s in chosen])
+            print_json(chosen)  # orjson writes the Source dataclasses as they are
             return
         table = Table(show_lines=True)
         table.add_column("id", style="bold")
@@ -36,6 +38,3 @@ def register(app: typer.Typer) -> None:
             table.add_row(s.id, s.kind, s.citation + (f"\n{s.url}" if s.url else ""))
         console.print(table)
 
-
-def _as_dict(source: object) -> dict[str, object]:
-    return {name: getattr(source, name) for name in ("id", "kind", "citation", "url")}

@@ -40,7 +40,8 @@ def render(result: TriageResult) -> None:
     style = LEVEL_STYLE[result.level]
     console.print(
         Panel(
-            f"[{style}] {result.level.value.upper()} [/]  {result.headline}\n\n{result.patient_action}",
+            f"[{style}] {result.level.value.upper()} [/]  {result.headline}\n\n"
+            f"{result.patient_action}",
             title="bonemets triage",
             expand=False,
         )

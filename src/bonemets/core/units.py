@@ -38,7 +38,9 @@ def analyte(code: str) -> dict[str, Any]:
     try:
         return _analytes()[code]
     except KeyError:
-        raise InputError("code", f"unknown lab code {code!r}; expected one of {list(ANALYTES)}") from None
+        raise InputError(
+            "code", f"unknown lab code {code!r}; expected one of {list(ANALYTES)}"
+        ) from None
 
 
 def normalise_unit(code: str, unit: str, field: str = "unit") -> str:

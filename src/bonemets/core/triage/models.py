@@ -7,7 +7,6 @@ misspelt field (``"serverity": 4``) silently ignored would under-triage.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Annotated, Any, Literal
@@ -16,7 +15,6 @@ import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     model_validator,
@@ -26,23 +24,8 @@ from bonemets import ENGINE_VERSION
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import load
 from bonemets.core.levels import Level
+from bonemets.core.types import IsoDate
 from bonemets.core.units import check_plausible, normalise_unit
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _iso_date(value: Any) -> Any:
-    """Accept date objects and ``YYYY-MM-DD`` strings only (pydantic would take a number too)."""
-    if isinstance(value, dt.datetime):
-        raise ValueError("expected a date YYYY-MM-DD, not a date-time")
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and _ISO_DATE.match(value):
-        return value
-    raise ValueError("expected a date as YYYY-MM-DD")
-
-
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 Agent = Literal["zoledronic_acid", "pamidronate", "ibandronate", "clodronate", "denosumab", "none"]
 Sex = Literal["female", "male", "other", "unknown"]

@@ -1,0 +1,63 @@
+"""`assess(record, as_of)`: what the care pathway asks for on one day.
+
+The contract: shared/spec/assessment.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bonemets.core.levels import most_urgent
+from bonemets.core.pathway.alerts import (
+    calcium_finding,
+    lab_alerts,
+    pathway_alerts,
+    run_triage,
+    triage_alerts,
+)
+from bonemets.core.pathway.bma import assess_bma
+from bonemets.core.pathway.facts import age_on
+from bonemets.core.pathway.lesions import assess_lesions
+from bonemets.core.pathway.models import Assessment, PathwaySettings, PatientSummary
+from bonemets.core.pathway.monitoring import assess_monitoring
+from bonemets.core.record import Record
+
+
+def bone_metastases(record: Record) -> bool | None:
+    """True when the record shows bone metastases; False only when it says there are none."""
+    cancer = record.cancer
+    if record.lesions or (cancer is not None and cancer.bone_metastases_date is not None):
+        return True
+    if cancer is not None:
+        return cancer.bone_metastases
+    return None
+
+
+def assess(record: Record, as_of: dt.date, settings: PathwaySettings | None = None) -> Assessment:
+    """Assess `record` on `as_of`. Nothing dated after `as_of` is read."""
+    settings = settings or PathwaySettings()
+    record = record.as_of(as_of)  # the one place the record is cut: later code sees no future
+    mets = bone_metastases(record)
+    # A first pass without calcium gives the BMA context triage needs; calcium comes from triage.
+    draft = assess_bma(record, as_of, bone_metastases=mets is True, calcium=None)
+    triaged = run_triage(record, as_of, draft, mets)
+    bma = assess_bma(record, as_of, bone_metastases=mets is True, calcium=calcium_finding(triaged))
+    monitoring = assess_monitoring(record, as_of, settings)
+    lesions = assess_lesions(record)
+    alerts = (
+        triage_alerts(triaged)
+        + lab_alerts(record, bma)
+        + pathway_alerts(record, as_of, bma, monitoring, lesions)
+    )
+    alerts.sort(key=lambda a: -a.level.rank)
+    return Assessment(
+        patient=PatientSummary(
+            id=record.id, age=age_on(record, as_of), sex=record.demographics.sex
+        ),
+        as_of=as_of,
+        level=most_urgent([a.level for a in alerts]),
+        alerts=alerts,
+        bma=bma,
+        monitoring=monitoring,
+        lesions=lesions,
+    )
