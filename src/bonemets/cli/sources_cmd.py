@@ -37,4 +37,3 @@ def register(app: typer.Typer) -> None:
         for s in chosen:
             table.add_row(s.id, s.kind, s.citation + (f"\n{s.url}" if s.url else ""))
         console.print(table)
-
