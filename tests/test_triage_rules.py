@@ -403,3 +403,17 @@ def test_bad_input_is_refused_naming_the_field(report: dict[str, Any], field: st
     with pytest.raises(InputError) as err:
         triage(report)
     assert err.value.field == field
+
+
+def test_the_latest_calcium_of_any_kind_is_the_current_one() -> None:
+    old_total = [
+        CA(2.85, code="calcium_total", date="2026-11-20"),
+        {"code": "albumin", "value": 30, "unit": "g/L", "date": "2026-11-20"},
+    ]
+    assert level([], old_total) == "urgent"  # corrected 3.05
+    assert level([], [*old_total, CA(2.4, date="2026-11-23")]) == "routine"
+    assert (
+        level([], [*old_total, CA(1.7, code="calcium_ionized", date="2026-11-23")]) == "emergency"
+    )
+    # same day: the worst counts
+    assert level([], [*old_total, CA(2.4, date="2026-11-20")]) == "urgent"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bonemets import ENGINE_VERSION
-from bonemets.cli import assess_cmd, calc, labs_cmds, score, sources_cmd, triage_cmd
+from bonemets.cli import assess_cmd, calc, labs_cmds, score, sources_cmd, triage_cmd, web_cmds
 
 app = typer.Typer(
     name="bonemets",
@@ -26,6 +26,7 @@ labs_cmds.register(calc.app)
 triage_cmd.register(app, schema_app)
 sources_cmd.register(app)
 assess_cmd.register(app, schema_app)
+web_cmds.register(app)
 
 
 @app.command()

@@ -1,6 +1,6 @@
 """The care pathway on one day: `assess(record, as_of)` per shared/spec/assessment.md."""
 
-from bonemets.core.pathway.assess import assess
+from bonemets.core.pathway.assess import assess, assess_with_triage
 from bonemets.core.pathway.models import (
     Alert,
     Assessment,
@@ -22,4 +22,5 @@ __all__ = [
     "MonitoringItem",
     "PathwaySettings",
     "assess",
+    "assess_with_triage",
 ]

@@ -21,6 +21,7 @@ from bonemets.core.pathway.lesions import assess_lesions
 from bonemets.core.pathway.models import Assessment, PathwaySettings, PatientSummary
 from bonemets.core.pathway.monitoring import assess_monitoring
 from bonemets.core.record import Record
+from bonemets.core.triage import TriageResult
 
 
 def bone_metastases(record: Record) -> bool | None:
@@ -35,6 +36,14 @@ def bone_metastases(record: Record) -> bool | None:
 
 def assess(record: Record, as_of: dt.date, settings: PathwaySettings | None = None) -> Assessment:
     """Assess `record` on `as_of`. Nothing dated after `as_of` is read."""
+    return assess_with_triage(record, as_of, settings)[0]
+
+
+def assess_with_triage(
+    record: Record, as_of: dt.date, settings: PathwaySettings | None = None
+) -> tuple[Assessment, TriageResult]:
+    """`assess`, and the triage result of the latest symptom report (with the record's context)
+    that its alerts came from: the patient portal shows it in full."""
     settings = settings or PathwaySettings()
     record = record.as_of(as_of)  # the one place the record is cut: later code sees no future
     mets = bone_metastases(record)
@@ -50,7 +59,7 @@ def assess(record: Record, as_of: dt.date, settings: PathwaySettings | None = No
         + pathway_alerts(record, as_of, bma, monitoring, lesions)
     )
     alerts.sort(key=lambda a: -a.level.rank)
-    return Assessment(
+    assessment = Assessment(
         patient=PatientSummary(
             id=record.id, age=age_on(record, as_of), sex=record.demographics.sex
         ),
@@ -61,3 +70,4 @@ def assess(record: Record, as_of: dt.date, settings: PathwaySettings | None = No
         monitoring=monitoring,
         lesions=lesions,
     )
+    return assessment, triaged

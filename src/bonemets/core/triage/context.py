@@ -153,8 +153,13 @@ def _interpret_labs(ctx: Context) -> None:
     def on_date(lab: Lab) -> str:
         return f" on {lab.date}" if lab.date else ""
 
+    # Total, corrected and ionised calcium measure one thing: the latest of any of them is the
+    # current calcium, so an older value of another kind does not outlive a newer one.
+    calcium_now = {
+        id(lab) for lab in _current([x for c in CALCIUM_CRITERIA for x in by_code.get(c, [])])
+    }
     for code, (up, down) in CALCIUM_CRITERIA.items():
-        for lab in _current(by_code.get(code, [])):
+        for lab in (x for x in by_code.get(code, []) if id(x) in calcium_now):
             value, label, note, inputs = lab.value, code.replace("_", " "), None, ""
             shown_code = code
             if code == "calcium_total":

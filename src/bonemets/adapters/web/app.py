@@ -1,0 +1,108 @@
+"""The FastAPI application: server-rendered pages for the care team and patients, and /api."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from bonemets import ENGINE_VERSION
+from bonemets.adapters.storage.repository import Database
+from bonemets.adapters.web import api, pages
+from bonemets.adapters.web.deps import Context, NotSignedIn
+from bonemets.config import Settings
+from bonemets.core.errors import InputError
+from bonemets.service.accounts import AccountError
+from bonemets.service.care import AccessDenied
+
+STATIC = Path(__file__).parent / "static"
+
+SECURITY_HEADERS = {
+    # Plotly sets inline styles; no inline or third-party scripts are used anywhere.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
+        "form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            if key == "Cache-Control" and request.url.path.startswith("/static/"):
+                continue
+            response.headers.setdefault(key, value)
+        return response
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    db = db or Database(settings.database_url)
+    app = FastAPI(
+        title="bonemets",
+        version=ENGINE_VERSION,
+        description=(
+            "Care of people with bone metastases: symptom triage, bone-modifying-agent pathway, "
+            "monitoring. Supports, and does not replace, clinical judgement."
+        ),
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.ctx = Context(db=db, settings=settings)
+    app.add_middleware(SecurityHeaders)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        from bonemets.adapters.web.charts import plotly_js_path
+
+        return FileResponse(plotly_js_path(), media_type="text/javascript")
+
+    @app.exception_handler(NotSignedIn)
+    def _not_signed_in(request: Request, _exc: NotSignedIn) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "not signed in"}, status_code=401)
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(AccessDenied)
+    def _denied(request: Request, _exc: AccessDenied) -> Response:
+        # The same answer whether the record exists or not: no leaking of existence.
+        if _is_api(request):
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return pages.error_page(request, 404, "Not found", "There is no such page for you.")
+
+    @app.exception_handler(InputError)
+    def _bad_input(request: Request, exc: InputError) -> Response:
+        return JSONResponse({"detail": exc.as_dict()}, status_code=422)
+
+    @app.exception_handler(AccountError)
+    def _bad_account(request: Request, exc: AccountError) -> Response:
+        return JSONResponse(
+            {"detail": {"field": exc.field, "message": exc.message}}, status_code=422
+        )
+
+    @app.exception_handler(RequestValidationError)
+    def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        detail = {"field": ".".join(loc) or "request", "message": str(first.get("msg", "invalid"))}
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    return app

@@ -1,0 +1,380 @@
+"""Use cases of the care team and the patient. Each opens its own unit of work, checks access,
+calls the clinical core, stores the outcome and writes the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from bonemets.adapters.storage import repository as repo
+from bonemets.adapters.storage import tables as t
+from bonemets.adapters.storage.records import KINDS, parse_entry
+from bonemets.adapters.storage.repository import Database, NotFound
+from bonemets.config import Settings
+from bonemets.core.errors import InputError
+from bonemets.core.levels import Level
+from bonemets.core.pathway import Assessment, assess, assess_with_triage
+from bonemets.core.record import Lab, Record, SymptomReport
+from bonemets.core.triage import TriageResult
+from bonemets.core.triage.engine import input_error
+
+# What a clinician may add to a record through the app (symptom reports come from patients).
+CLINICIAN_KINDS = tuple(k for k in KINDS if k != "symptom_report")
+
+
+class AccessDenied(LookupError):
+    """Raised for a record the user may not see. Callers answer 404 whether or not it exists."""
+
+
+def _field_error(exc: ValidationError, prefix: str = "") -> InputError:
+    err = input_error(exc)
+    return InputError(f"{prefix}{err.field}" if prefix else err.field, err.message)
+
+
+# --- Access -------------------------------------------------------------------------------------
+
+
+def may_access(user: t.User, patient: t.Patient) -> bool:
+    if user.role == "admin":
+        return True
+    if user.role == "clinician":
+        return user.team_id is not None and user.team_id == patient.team_id
+    return user.role == "patient" and user.patient_id == patient.id
+
+
+def deny(db: Database, user: t.User, patient_id: str | None, what: str) -> AccessDenied:
+    """Record a refused attempt (in its own transaction, so it survives the caller's rollback);
+    returns the exception for the caller to raise."""
+    with db.transaction() as audit_s:
+        repo.audit(
+            audit_s, user=user, action="denied", what=what, patient_id=patient_id, allowed=False
+        )
+    return AccessDenied(patient_id or what)
+
+
+def authorize(db: Database, s: Session, user: t.User, patient_id: str, what: str) -> t.Patient:
+    """The patient, if `user` may act on the record; audited either way. A refusal is recorded
+    in its own transaction (so it survives the caller's rollback) and looks like a missing
+    record to the caller."""
+    patient = s.get(t.Patient, patient_id)
+    if patient is None or not may_access(user, patient):
+        raise deny(db, user, patient_id, what)
+    action = "read" if what.startswith("read") else "write"
+    repo.audit(s, user=user, action=action, what=what, patient_id=patient_id)
+    return patient
+
+
+# --- Status (the worklist cache) ----------------------------------------------------------------
+
+
+def refresh_status(
+    s: Session, patient_id: str, as_of: dt.date, record: Record | None = None
+) -> Assessment:
+    record = record or repo.load_record(s, patient_id)
+    assessment = assess(record, as_of)
+    _store_status(s, patient_id, as_of, assessment)
+    return assessment
+
+
+def _store_status(s: Session, patient_id: str, as_of: dt.date, assessment: Assessment) -> None:
+    overdue = sum(1 for m in assessment.monitoring if m.status in ("overdue", "never"))
+    overdue += 1 if assessment.bma.status in ("overdue", "withhold") else 0
+    repo.upsert_status(
+        s,
+        t.PatientStatus(
+            patient_id=patient_id,
+            as_of=as_of,
+            level=assessment.level.value,
+            level_rank=assessment.level.rank,
+            overdue=overdue,
+            bma_status=assessment.bma.status,
+            next_due=assessment.bma.next_due,
+            summary=assessment.model_dump(mode="json"),
+            computed_at=t.utcnow(),
+        ),
+    )
+
+
+# --- Patient: symptom reports -------------------------------------------------------------------
+
+
+def backfill_reports(
+    s: Session, patient_id: str, record: Record, today: dt.date, alert_days: int = 7
+) -> int:
+    """Triage stored symptom reports that have no result yet (records created in bulk: the demo,
+    an import), each as of its own date, and open alerts for the recent ones that need one.
+    Returns the number of alerts opened."""
+    rows = [e for e in reversed(repo.entries(s, patient_id, ["symptom_report"]))]
+    done = repo.report_results(s, [e.id for e in rows])
+    opened = 0
+    for entry in rows:
+        if entry.id in done:
+            continue
+        _assessment, result = assess_with_triage(record, entry.date)
+        repo.save_report_result(s, entry.id, result.to_dict())
+        if result.clinician_alert and (today - entry.date).days <= alert_days:
+            repo.add_alert(
+                s,
+                patient_id,
+                level=result.level.value,
+                headline=result.headline,
+                rules=[r.rule for r in result.reasons if r.level.alerts_care_team],
+                entry_id=entry.id,
+            )
+            opened += 1
+    return opened
+
+
+@dataclass(frozen=True)
+class Submitted:
+    entry_id: int
+    result: TriageResult
+    alert_id: int | None
+
+
+def submit_report(
+    db: Database, settings: Settings, user: t.User, patient_id: str, data: dict[str, Any]
+) -> Submitted:
+    """File a symptom report (with optional lab values the patient has), triage it in the
+    context of the record, alert the team when the level asks for it. All or nothing."""
+    today = settings.today()
+    try:
+        report = SymptomReport.model_validate(
+            {
+                "date": today.isoformat(),
+                "symptoms": data.get("symptoms", []),
+                "free_text": data.get("free_text") or None,
+            }
+        )
+    except ValidationError as exc:
+        raise _field_error(exc) from None
+    labs: list[Lab] = []
+    for i, lab in enumerate(data.get("labs") or []):
+        try:
+            labs.append(Lab.model_validate({"date": today.isoformat(), **lab}))
+        except ValidationError as exc:
+            raise _field_error(exc, f"labs[{i}].") from None
+        if labs[-1].date > today:
+            raise InputError(f"labs[{i}].date", "a result cannot be dated in the future")
+
+    with db.transaction() as s:
+        authorize(db, s, user, patient_id, "write symptom report")
+        for lab in labs:
+            repo.add_entry(s, patient_id, "lab", lab, created_by=user.id)
+        entry = repo.add_entry(s, patient_id, "symptom_report", report, created_by=user.id)
+        record = repo.load_record(s, patient_id)
+        assessment, result = assess_with_triage(record, today)
+        repo.save_report_result(s, entry.id, result.to_dict())
+        alert_id = None
+        if result.clinician_alert:
+            alert = repo.add_alert(
+                s,
+                patient_id,
+                level=result.level.value,
+                headline=result.headline,
+                rules=[r.rule for r in result.reasons if r.level.alerts_care_team],
+                entry_id=entry.id,
+            )
+            alert_id = alert.id
+        _store_status(s, patient_id, today, assessment)
+        return Submitted(entry_id=entry.id, result=result, alert_id=alert_id)
+
+
+# --- Clinician: entries, alerts, worklist -------------------------------------------------------
+
+
+def record_entry(
+    db: Database,
+    settings: Settings,
+    user: t.User,
+    patient_id: str,
+    kind: str,
+    data: dict[str, Any],
+) -> Assessment:
+    """Add a dose, lab, lesion, dental exam, imaging test ... and reassess. All or nothing."""
+    if user.role not in ("clinician", "admin"):
+        raise deny(db, user, patient_id, f"write {kind} (role {user.role})")
+    if kind not in CLINICIAN_KINDS:
+        raise InputError("kind", f"expected one of {', '.join(CLINICIAN_KINDS)}")
+    try:
+        model = parse_entry(kind, data)
+    except ValidationError as exc:
+        raise _field_error(exc) from None
+    today = settings.today()
+    with db.transaction() as s:
+        authorize(db, s, user, patient_id, f"write {kind}")
+        repo.add_entry(s, patient_id, kind, model, created_by=user.id)
+        record = repo.load_record(s, patient_id)  # validates the whole record again
+        return refresh_status(s, patient_id, today, record)
+
+
+def acknowledge(db: Database, user: t.User, alert_id: int, action_taken: str) -> t.Alert:
+    if user.role not in ("clinician", "admin"):
+        raise deny(db, user, None, f"write acknowledge alert {alert_id} (role {user.role})")
+    action_taken = action_taken.strip()
+    if not action_taken:
+        raise InputError("action_taken", "say what was done (e.g. 'phoned, sent to ED')")
+    with db.transaction() as s:
+        try:
+            alert = repo.get_alert(s, alert_id)
+        except NotFound:
+            raise AccessDenied(str(alert_id)) from None
+        authorize(db, s, user, alert.patient_id, f"write acknowledge alert {alert_id}")
+        if alert.acknowledged_at is None:
+            alert.acknowledged_at = t.utcnow()
+            alert.acknowledged_by = user.id
+            alert.action_taken = action_taken[:2000]
+        return alert
+
+
+LEVELS = [level.value for level in Level]
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    patient_id: str
+    display_name: str
+    mrn: str | None
+    level: str
+    level_rank: int
+    overdue: int
+    bma_status: str
+    next_due: dt.date | None
+    open_alerts: int
+    escalated: bool
+    headline: str | None
+
+
+def is_escalated(alert: t.Alert, settings: Settings, now: dt.datetime) -> bool:
+    """An emergency or urgent alert left unacknowledged past the configured time."""
+    if alert.acknowledged_at is not None or alert.level not in ("emergency", "urgent"):
+        return False
+    created = (
+        alert.created_at if alert.created_at.tzinfo else alert.created_at.replace(tzinfo=dt.UTC)
+    )
+    return now - created > dt.timedelta(minutes=settings.escalate_minutes)
+
+
+def worklist(
+    db: Database,
+    settings: Settings,
+    user: t.User,
+    *,
+    level: str | None = None,
+    bma_status: str | None = None,
+    search: str | None = None,
+    open_alerts_only: bool = False,
+) -> list[WorklistRow]:
+    """The team's patients, most urgent first, then by escalation and overdue items."""
+    if user.role not in ("clinician", "admin"):
+        raise deny(db, user, None, f"read worklist (role {user.role})")
+    if level is not None and level not in LEVELS:
+        raise InputError("level", f"expected one of {', '.join(LEVELS)}")
+    today = settings.today()
+    now = t.utcnow()
+    with db.transaction() as s:
+        if user.role == "admin":
+            patients = [repo.get_patient(s, pid) for pid in repo.all_patient_ids(s)]
+        else:
+            patients = repo.team_patients(s, user.team_id) if user.team_id is not None else []
+        ids = [p.id for p in patients]
+        status = repo.statuses(s, ids)
+        for patient in patients:  # a status computed on an earlier day is stale
+            if patient.id not in status or status[patient.id].as_of != today:
+                refresh_status(s, patient.id, today)
+        status = repo.statuses(s, ids)
+        alerts_by: dict[str, list[t.Alert]] = {}
+        for alert in repo.alerts_for(s, ids, open_only=True):
+            alerts_by.setdefault(alert.patient_id, []).append(alert)
+        repo.audit(s, user=user, action="read", what=f"read worklist ({len(ids)} patients)")
+        rows = []
+        for patient in patients:
+            st = status[patient.id]
+            open_alerts = alerts_by.get(patient.id, [])
+            rows.append(
+                WorklistRow(
+                    patient_id=patient.id,
+                    display_name=patient.display_name,
+                    mrn=patient.mrn,
+                    level=st.level,
+                    level_rank=st.level_rank,
+                    overdue=st.overdue,
+                    bma_status=st.bma_status,
+                    next_due=st.next_due,
+                    open_alerts=len(open_alerts),
+                    escalated=any(is_escalated(a, settings, now) for a in open_alerts),
+                    headline=open_alerts[0].headline if open_alerts else _top_alert(st.summary),
+                )
+            )
+    if level:
+        rows = [r for r in rows if r.level == level]
+    if bma_status:
+        rows = [r for r in rows if r.bma_status == bma_status]
+    if search:
+        needle = search.strip().lower()
+        rows = [
+            r for r in rows if needle in r.display_name.lower() or needle in (r.mrn or "").lower()
+        ]
+    if open_alerts_only:
+        rows = [r for r in rows if r.open_alerts]
+    rows.sort(
+        key=lambda r: (-r.level_rank, not r.escalated, -r.open_alerts, -r.overdue, r.display_name)
+    )
+    return rows
+
+
+def _top_alert(summary: dict[str, Any]) -> str | None:
+    alerts = summary.get("alerts") or []
+    return str(alerts[0]["message"]) if alerts else None
+
+
+# --- Reading a record ---------------------------------------------------------------------------
+
+
+@dataclass
+class ReportView:
+    entry_id: int
+    date: dt.date
+    report: dict[str, Any]
+    result: dict[str, Any] | None
+
+
+@dataclass
+class PatientView:
+    patient: t.Patient
+    record: Record
+    assessment: Assessment
+    alerts: list[t.Alert]
+    reports: list[ReportView]
+    as_of: dt.date
+    users: dict[int, str] = field(default_factory=dict)
+
+
+def patient_view(db: Database, settings: Settings, user: t.User, patient_id: str) -> PatientView:
+    today = settings.today()
+    with db.transaction() as s:
+        patient = authorize(db, s, user, patient_id, "read record")
+        record = repo.load_record(s, patient_id)
+        assessment = refresh_status(s, patient_id, today, record)
+        alerts = repo.alerts_for(s, [patient_id], open_only=False)
+        report_rows = repo.entries(s, patient_id, ["symptom_report"])
+        results = repo.report_results(s, [r.id for r in report_rows])
+        reports = [
+            ReportView(
+                entry_id=r.id,
+                date=r.date,
+                report=r.data,
+                result=results[r.id].result if r.id in results else None,
+            )
+            for r in report_rows
+        ]
+        names = {
+            a.acknowledged_by: (repo.user_by_id(s, a.acknowledged_by) or user).display_name
+            for a in alerts
+            if a.acknowledged_by is not None
+        }
+        return PatientView(patient, record, assessment, alerts, reports, today, names)

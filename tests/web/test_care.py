@@ -1,0 +1,230 @@
+"""The app's use cases against a real database: reports, alerts, worklist, entries, access."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from bonemets.adapters.storage import repository as repo
+from bonemets.adapters.storage import tables as t
+from bonemets.adapters.storage.repository import Database
+from bonemets.config import Settings
+from bonemets.core.errors import InputError
+from bonemets.service import care
+
+EMERGENCY = {
+    "symptoms": [
+        {"code": "limb_weakness", "site": "legs", "severity": 3},
+        {"code": "back_pain", "site": "mid_back", "severity": 3},
+    ]
+}
+
+
+def user(db: Database, name: str) -> t.User:
+    with db.transaction() as s:
+        found = repo.user_by_name(s, name)
+        assert found is not None
+        return found
+
+
+def counts(db: Database) -> tuple[int, int, int]:
+    with db.transaction() as s:
+        return tuple(  # type: ignore[return-value]
+            int(s.scalar(select(func.count()).select_from(tab)) or 0)
+            for tab in (t.Entry, t.Alert, t.ReportResult)
+        )
+
+
+def test_emergency_report_alerts_the_team_and_tops_the_worklist(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    patient = user(db, "user-a")
+    done = care.submit_report(db, settings, patient, "pat-a", EMERGENCY)
+    assert done.result.level == "emergency"
+    assert done.result.reasons[0].rule == "mscc.neurological"
+    assert done.alert_id is not None
+    rows = care.worklist(db, settings, user(db, "nurse-a"))
+    assert [r.patient_id for r in rows] == ["pat-a"]  # only the team's patient
+    assert rows[0].level == "emergency" and rows[0].open_alerts == 1
+    assert "spinal cord" in (rows[0].headline or "")
+
+
+def test_routine_report_raises_no_alert(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    # The record's own calcium (3.05 mmol/L three days ago) is part of the triage context ...
+    calm = {"symptoms": [{"code": "fatigue", "severity": 1}]}
+    first = care.submit_report(db, settings, user(db, "user-a"), "pat-a", calm)
+    assert first.result.level == "urgent" and first.result.reasons[0].rule == "labs.hypercalcaemia"
+    # ... and a normal calcium reported today supersedes it.
+    today_normal = {**calm, "labs": [{"code": "calcium_corrected", "value": 2.4, "unit": "mmol/L"}]}
+    done = care.submit_report(db, settings, user(db, "user-a"), "pat-a", today_normal)
+    assert done.result.level == "routine" and done.alert_id is None
+
+
+def test_a_refused_report_stores_nothing(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    before = counts(db)
+    bad = {
+        "symptoms": [{"code": "fatigue"}],
+        "labs": [{"code": "calcium_total", "value": 40, "unit": "mmol/L"}],
+    }
+    with pytest.raises(InputError) as err:
+        care.submit_report(db, settings, user(db, "user-a"), "pat-a", bad)
+    assert err.value.field == "labs[0].value"
+    with pytest.raises(InputError) as err:
+        care.submit_report(
+            db,
+            settings,
+            user(db, "user-a"),
+            "pat-a",
+            {"symptoms": [{"code": "fatigue", "severity": 9}]},
+        )
+    assert err.value.field == "symptoms[0].severity"
+    assert counts(db) == before
+
+
+def test_a_lab_value_with_the_report_is_stored_and_used(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    report = {
+        "symptoms": [],
+        "labs": [{"code": "calcium_corrected", "value": 3.3, "unit": "mmol/L"}],
+    }
+    done = care.submit_report(db, settings, user(db, "user-a"), "pat-a", report)
+    assert done.result.level == "emergency"
+    with db.transaction() as s:
+        record = repo.load_record(s, "pat-a")
+    assert any(
+        lab.code == "calcium_corrected" and lab.value == 3.3 and lab.date == settings.today()
+        for lab in record.labs
+    )
+
+
+def test_recording_a_dose_moves_the_next_due_date(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    nurse = user(db, "nurse-a")
+    before = care.patient_view(db, settings, nurse, "pat-a").assessment.bma
+    # clear the kidney hold first: a creatinine back at baseline
+    care.record_entry(
+        db,
+        settings,
+        nurse,
+        "pat-a",
+        "lab",
+        {"code": "creatinine", "value": 0.9, "unit": "mg/dL", "date": "2026-11-22"},
+    )
+    after = care.record_entry(
+        db,
+        settings,
+        nurse,
+        "pat-a",
+        "bma_dose",
+        {"agent": "zoledronic_acid", "date": "2026-11-23", "dose": 3.5, "route": "iv"},
+    ).bma
+    assert before.next_due is not None and after.next_due is not None
+    assert after.last_dose == dt.date(2026, 11, 23)
+    assert after.next_due == dt.date(2026, 11, 23) + dt.timedelta(weeks=after.interval_weeks or 4)
+    assert after.next_due > before.next_due
+
+
+def test_bad_entry_names_the_field_and_stores_nothing(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    before = counts(db)
+    with pytest.raises(InputError) as err:
+        care.record_entry(
+            db,
+            settings,
+            user(db, "nurse-a"),
+            "pat-a",
+            "bma_dose",
+            {"agent": "denosumab", "date": "2026-11-23", "route": "iv"},
+        )
+    assert err.value.field == "route"
+    with pytest.raises(InputError) as err:
+        care.record_entry(
+            db,
+            settings,
+            user(db, "nurse-a"),
+            "pat-a",
+            "lab",
+            {"code": "creatinine", "value": 1, "unit": "mmol/L", "date": "2026-11-23"},
+        )
+    assert err.value.field == "unit"
+    assert counts(db) == before
+
+
+def test_acknowledging_needs_an_action_and_records_who(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    done = care.submit_report(db, settings, user(db, "user-a"), "pat-a", EMERGENCY)
+    nurse = user(db, "nurse-a")
+    assert done.alert_id is not None
+    with pytest.raises(InputError):
+        care.acknowledge(db, nurse, done.alert_id, "   ")
+    alert = care.acknowledge(db, nurse, done.alert_id, "Phoned; sent to ED for MRI")
+    assert alert.acknowledged_by == nurse.id and alert.action_taken == "Phoned; sent to ED for MRI"
+    assert care.worklist(db, settings, nurse)[0].open_alerts == 0
+    with pytest.raises(care.AccessDenied):  # the other team cannot acknowledge it
+        care.acknowledge(db, user(db, "nurse-b"), done.alert_id, "x")
+
+
+def test_unacknowledged_urgent_alert_is_escalated_after_the_set_time(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    done = care.submit_report(db, settings, user(db, "user-a"), "pat-a", EMERGENCY)
+    nurse = user(db, "nurse-a")
+    assert not care.worklist(db, settings, nurse)[0].escalated
+    with db.transaction() as s:
+        alert = repo.get_alert(s, done.alert_id or 0)
+        alert.created_at = t.utcnow() - dt.timedelta(minutes=settings.escalate_minutes + 1)
+    assert care.worklist(db, settings, nurse)[0].escalated
+
+
+@pytest.mark.parametrize(
+    ("who", "patient"),
+    [
+        ("user-a", "pat-b"),
+        ("nurse-a", "pat-b"),
+        ("user-b", "pat-a"),
+        ("nurse-b", "pat-a"),
+        ("nurse-a", "no-such"),
+    ],
+)
+def test_access_is_refused_and_audited(
+    db: Database, settings: Settings, people: dict[str, str], who: str, patient: str
+) -> None:
+    someone = user(db, who)
+    with pytest.raises(care.AccessDenied):
+        care.patient_view(db, settings, someone, patient)
+    with pytest.raises(care.AccessDenied):
+        care.submit_report(db, settings, someone, patient, {"symptoms": []})
+    with db.transaction() as s:
+        denied = [e for e in repo.audit_events(s) if e.action == "denied"]
+    assert len(denied) == 2 and all(e.username == who and e.patient_id == patient for e in denied)
+
+
+def test_reads_and_writes_are_audited(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    care.submit_report(db, settings, user(db, "user-a"), "pat-a", {"symptoms": []})
+    care.patient_view(db, settings, user(db, "nurse-a"), "pat-a")
+    with db.transaction() as s:
+        events = [(e.username, e.action) for e in repo.audit_events(s, patient_id="pat-a")]
+    assert ("user-a", "write") in events and ("nurse-a", "read") in events
+
+
+def test_admin_sees_every_patient_and_patients_have_no_worklist(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    assert {r.patient_id for r in care.worklist(db, settings, user(db, "admin"))} == {
+        "pat-a",
+        "pat-b",
+    }
+    with pytest.raises(care.AccessDenied):
+        care.worklist(db, settings, user(db, "user-a"))
