@@ -417,3 +417,14 @@ def test_the_latest_calcium_of_any_kind_is_the_current_one() -> None:
     )
     # same day: the worst counts
     assert level([], [*old_total, CA(2.4, date="2026-11-20")]) == "urgent"
+
+
+def test_albumin_pairs_only_within_the_window_before_the_calcium() -> None:
+    calcium = CA(2.75, code="calcium_total", date="2026-11-20")
+    albumin = lambda d: {"code": "albumin", "value": 25, "unit": "g/L", "date": d}  # noqa: E731
+    # same day: 2.75 + 0.02 x 15 = 3.05 -> grade 2
+    assert level([], [calcium, albumin("2026-11-20")]) == "urgent"
+    assert level([], [calcium, albumin("2026-11-13")]) == "urgent"  # 7 days before
+    out = run([], [calcium, albumin("2026-11-12")])  # 8 days before: not used
+    assert out.level == "soon" and any("no albumin" in c for c in out.caveats)
+    assert level([], [calcium, albumin("2026-11-21")]) == "soon"  # after the calcium: not used

@@ -455,3 +455,16 @@ def test_route_must_fit_the_agent() -> None:
             patient(bma_doses=[{"agent": "denosumab", "date": "2026-01-05", "route": "iv"}])
         )
     assert err.value.errors()[0]["loc"] == ("bma_doses", 0, "route")
+
+
+def test_a_withheld_dose_past_its_due_date_is_also_overdue() -> None:
+    # due on 2026-02-02; no creatinine within 14 days of 2026-02-10 -> withhold, and overdue
+    result = assess(on_agent(crcl=70.0, labs=[creat(1.0, "2026-01-10")]), D("2026-02-10"))
+    assert result.bma.status == "withhold"
+    rules = {a.rule: a.message for a in result.alerts}
+    assert "bma.withhold" in rules and "bma.overdue" in rules
+    assert "on hold" in rules["bma.overdue"]
+    # before the due date the withhold alone is raised
+    early = assess(on_agent(crcl=70.0, labs=[creat(1.0, "2026-01-10")]), D("2026-02-01"))
+    assert early.bma.status == "withhold"
+    assert "bma.overdue" not in {a.rule for a in early.alerts}

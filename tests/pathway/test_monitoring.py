@@ -42,7 +42,11 @@ def test_imaging_statuses(as_of: str, status: str) -> None:
 
 
 def test_tumour_markers_and_chemistry_use_their_lab_codes() -> None:
-    labs = [lab("cea", 4.0, "ng/mL", "2026-01-31"), lab("creatinine", 80, "umol/L", "2025-11-30")]
+    labs = [
+        lab("cea", 4.0, "ng/mL", "2026-01-31"),
+        lab("alkaline_phosphatase", 90, "U/L", "2025-11-30"),
+        lab("creatinine", 80, "umol/L", "2026-02-20"),  # kidney only: not the chemistry test
+    ]
     items = _items("2026-03-01", labs=labs)
     assert items["tumour_markers"].last == D("2026-01-31")
     assert items["tumour_markers"].due == D("2026-04-30")

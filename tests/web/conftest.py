@@ -54,6 +54,8 @@ def db_url(
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
         return
     if pg_database is None:
+        if os.environ.get("BONEMETS_REQUIRE_POSTGRES") == "1":
+            pytest.fail("BONEMETS_REQUIRE_POSTGRES=1 but BONEMETS_TEST_POSTGRES_URL is not set")
         pytest.skip("no PostgreSQL configured (set BONEMETS_TEST_POSTGRES_URL)")
     engine = create_engine(pg_database)
     with engine.begin() as conn:  # empty every table, keep the migrated schema

@@ -301,12 +301,17 @@ def pathway_alerts(
         alert = _alert("bma_withhold", "bma.withhold", f"Withhold {bma.agent}: {bma.status_reason}")
         behind = [s for c in bma.checks if c.status in ("fail", "missing") for s in c.sources]
         out.append(alert.model_copy(update={"sources": unique([*behind, *alert.sources])}))
-    elif bma.status == "overdue":
+    # A withheld dose can also be overdue: say both, so waiting for a blood test does not hide
+    # that the patient is now past the due date.
+    if bma.status == "overdue" or (
+        bma.status == "withhold" and bma.next_due is not None and bma.next_due < as_of
+    ):
+        held = " and is on hold (see the withhold alert)" if bma.status == "withhold" else ""
         out.append(
             _alert(
                 "bma_overdue",
                 "bma.overdue",
-                f"{bma.agent} dose overdue: it was due on {bma.next_due}.",
+                f"{bma.agent} dose overdue: it was due on {bma.next_due}{held}.",
             )
         )
     warning_keys = {

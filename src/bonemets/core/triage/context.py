@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from bonemets.core.knowledge import load
 from bonemets.core.labs import Grade, Sex, corrected_calcium, ctcae_grade
 from bonemets.core.triage.models import Lab, LabFinding, Symptom, TriageInput
 
@@ -211,13 +212,17 @@ def _interpret_labs(ctx: Context) -> None:
 
 
 def _albumin_for(calcium: Lab, albumins: list[Lab]) -> Lab | None:
-    """The albumin to correct `calcium` with: same date if there is one, else the latest given."""
-    if not albumins:
-        return None
+    """The albumin to correct `calcium` with: the same day's (the lowest, which gives the higher
+    corrected value), else the latest within the pairing window before it. Undated values pair
+    only with undated ones."""
+    if calcium.date is None:
+        undated = [a for a in albumins if a.date is None]
+        return min(undated, key=lambda a: a.value) if undated else None
     same_day = [a for a in albumins if a.date == calcium.date]
     if same_day:
-        return min(same_day, key=lambda a: a.value)  # lower albumin: higher corrected calcium
-    dated = [a for a in albumins if a.date is not None]
-    if dated:
-        return max(dated, key=lambda a: a.date or dt.date.min)
-    return min(albumins, key=lambda a: a.value)
+        return min(same_day, key=lambda a: a.value)
+    window = dt.timedelta(days=int(load("labs")["albumin_pairing_days"]))
+    before = [
+        a for a in albumins if a.date is not None and calcium.date - window <= a.date < calcium.date
+    ]
+    return max(before, key=lambda a: a.date or dt.date.min) if before else None
