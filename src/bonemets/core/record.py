@@ -20,6 +20,7 @@ from pydantic import (
 
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import load
+from bonemets.core.triage.models import LabCode as TriageLabCode
 from bonemets.core.triage.models import Symptom
 from bonemets.core.types import IsoDate
 from bonemets.core.units import ANALYTES, check_plausible, normalise_unit
@@ -30,20 +31,8 @@ Agent = Literal["zoledronic_acid", "pamidronate", "ibandronate", "clodronate", "
 Route = Literal["iv", "sc", "oral"]
 Receptor = Literal["positive", "negative", "low", "unknown"]
 
-LabCode = Literal[
-    "calcium_total",
-    "calcium_ionized",
-    "calcium_corrected",
-    "albumin",
-    "creatinine",
-    "alkaline_phosphatase",
-    "platelets",
-    "haemoglobin",
-    "vitamin_d_25oh",
-    "ca15_3",
-    "ca27_29",
-    "cea",
-]
+# The triage contract's lab codes, plus tumour markers (which no rule grades).
+LabCode = Literal[TriageLabCode, "ca15_3", "ca27_29", "cea"]
 TUMOUR_MARKERS: tuple[str, ...] = ("ca15_3", "ca27_29", "cea")
 # Units accepted for tumour markers (not in the labs knowledge file: no rule grades them).
 _MARKER_UNITS: dict[str, dict[str, str]] = {

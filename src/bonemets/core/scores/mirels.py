@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import check_source_ids, load
+from bonemets.core.scores import bands
 
 Site = Literal["upper_limb", "lower_limb", "peritrochanteric"]
 Pain = Literal["mild", "moderate", "functional"]
@@ -88,11 +89,7 @@ def size_points(size_fraction: float) -> int:
 
 def band_for(score: int) -> dict[str, Any]:
     """The knowledge entry of the band containing a Mirels total."""
-    for band in _table()["bands"]:
-        if band["min"] <= score <= band["max"]:
-            return cast(dict[str, Any], band)
-    low, high = _table()["total_range"]
-    raise InputError("score", f"a Mirels total is {low}-{high}; got {score}")
+    return bands.band_for(_table(), score, "Mirels")
 
 
 def mirels(

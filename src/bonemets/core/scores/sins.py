@@ -13,6 +13,7 @@ from typing import Any, Literal, cast
 
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import check_source_ids, load
+from bonemets.core.scores import bands
 
 LocationCategory = Literal["junctional", "mobile", "semirigid", "rigid"]
 Pain = Literal["mechanical", "occasional", "none"]
@@ -108,11 +109,7 @@ def _points(component: str, value: str) -> int:
 
 def band_for(score: int) -> dict[str, Any]:
     """The knowledge entry of the band containing a SINS total."""
-    for band in _table()["bands"]:
-        if band["min"] <= score <= band["max"]:
-            return cast(dict[str, Any], band)
-    low, high = _table()["total_range"]
-    raise InputError("score", f"a SINS total is {low}-{high}; got {score}")
+    return bands.band_for(_table(), score, "SINS")
 
 
 def sins(
