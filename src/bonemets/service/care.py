@@ -359,7 +359,10 @@ def patient_view(db: Database, settings: Settings, user: t.User, patient_id: str
     with db.transaction() as s:
         patient = authorize(db, s, user, patient_id, "read record")
         record = repo.load_record(s, patient_id)
-        assessment = refresh_status(s, patient_id, today, record)
+        assessment = assess(record, today)
+        status = repo.statuses(s, [patient_id]).get(patient_id)
+        if status is None or status.as_of != today:  # writes refresh it; a read only if stale
+            _store_status(s, patient_id, today, assessment)
         alerts = repo.alerts_for(s, [patient_id], open_only=False)
         report_rows = repo.entries(s, patient_id, ["symptom_report"])
         results = repo.report_results(s, [r.id for r in report_rows])

@@ -3,6 +3,7 @@ JavaScript (the timeline chart is the only script) and on a phone."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from pathlib import Path
 from typing import Any
@@ -331,9 +332,7 @@ def _patient_page(
     )
 
 
-def _now() -> Any:
-    import datetime as dt
-
+def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
