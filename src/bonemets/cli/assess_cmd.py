@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table
 
+from bonemets.adapters.fhir import load_record
 from bonemets.cli.common import JsonOption, console, fail, print_json, run_guarded
 from bonemets.core.pathway import Assessment, assess
 from bonemets.core.record import Record
-from bonemets.core.triage.engine import input_error
 
 _LEVEL_STYLE = {
     "emergency": "bold white on red",
@@ -28,23 +25,6 @@ _LEVEL_STYLE = {
 
 def example_record_text() -> str:
     return resources.files("bonemets.examples").joinpath("record.json").read_text("utf-8")
-
-
-def _load(path: Path) -> Record:
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        fail("RECORD", f"cannot read {path}: {exc.strerror or exc}")
-    try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        fail("RECORD", f"{path} is not valid JSON: {exc.msg} (line {exc.lineno})")
-    if not isinstance(data, dict):
-        fail("RECORD", "expected a JSON object (the bonemets patient record)")
-    try:
-        return Record.model_validate(data)
-    except ValidationError as exc:
-        raise input_error(exc) from None  # names the field, without pydantic's prefixes
 
 
 def _date(text: str) -> dt.date:
@@ -115,7 +95,10 @@ def _summary(result: Assessment) -> None:
 def register(app: typer.Typer, schema_app: typer.Typer) -> None:
     @app.command("assess")
     def assess_command(
-        record: Path = typer.Argument(..., help="The patient record (bonemets JSON)."),
+        record: Path = typer.Argument(
+            ...,
+            help="The patient record: bonemets JSON, a FHIR Bundle, or a folder of FHIR NDJSON.",
+        ),
         as_of: str = typer.Option(..., "--as-of", help="The day to assess, YYYY-MM-DD."),
         json_out: bool = JsonOption,
     ) -> None:
@@ -123,7 +106,7 @@ def register(app: typer.Typer, schema_app: typer.Typer) -> None:
         day = _date(as_of)
 
         def run() -> Assessment:
-            return assess(_load(record), day)
+            return assess(load_record(record), day)
 
         result: Assessment = run_guarded(run)
         if json_out:

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bonemets.core.record import Record
+from bonemets.demo.cohort import make_cohort
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(scope="session")
+def cohort() -> list[Record]:
+    return [p.record for p in make_cohort(50, seed=7, as_of=AS_OF)]
