@@ -5,7 +5,16 @@ from __future__ import annotations
 import typer
 
 from bonemets import ENGINE_VERSION
-from bonemets.cli import assess_cmd, calc, labs_cmds, score, sources_cmd, triage_cmd, web_cmds
+from bonemets.cli import (
+    assess_cmd,
+    calc,
+    labs_cmds,
+    score,
+    simulate_cmd,
+    sources_cmd,
+    triage_cmd,
+    web_cmds,
+)
 
 app = typer.Typer(
     name="bonemets",
@@ -27,6 +36,7 @@ triage_cmd.register(app, schema_app)
 sources_cmd.register(app)
 assess_cmd.register(app, schema_app)
 web_cmds.register(app)
+simulate_cmd.register(app)
 
 
 @app.command()
