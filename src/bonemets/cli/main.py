@@ -8,6 +8,7 @@ from bonemets import ENGINE_VERSION
 from bonemets.cli import (
     assess_cmd,
     calc,
+    interop_cmds,
     labs_cmds,
     score,
     simulate_cmd,
@@ -37,6 +38,7 @@ sources_cmd.register(app)
 assess_cmd.register(app, schema_app)
 web_cmds.register(app)
 simulate_cmd.register(app)
+interop_cmds.register(app)
 
 
 @app.command()

@@ -12,7 +12,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from bonemets import ENGINE_VERSION
 from bonemets.adapters.storage.repository import Database
-from bonemets.adapters.web import api, pages
+from bonemets.adapters.web import api, fhir_api, pages
 from bonemets.adapters.web.deps import Context, NotSignedIn
 from bonemets.config import Settings
 from bonemets.core.errors import InputError
@@ -46,7 +46,7 @@ class SecurityHeaders(BaseHTTPMiddleware):
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith(("/api/", "/fhir/"))
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.ctx = Context(db=db, settings=settings)
     app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
+    app.include_router(fhir_api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.exception_handler(AccessDenied)
     def _denied(request: Request, _exc: AccessDenied) -> Response:
         # The same answer whether the record exists or not: no leaking of existence.
+        if request.url.path.startswith("/fhir/"):
+            return fhir_api.not_found()
         if _is_api(request):
             return JSONResponse({"detail": "not found"}, status_code=404)
         return pages.error_page(request, 404, "Not found", "There is no such page for you.")
