@@ -11,8 +11,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from bonemets import ENGINE_VERSION
+from bonemets.adapters.cds import router as cds_router
 from bonemets.adapters.storage.repository import Database
-from bonemets.adapters.web import api, fhir_api, pages
+from bonemets.adapters.web import api, fhir_api, pages, simulator
 from bonemets.adapters.web.deps import Context, NotSignedIn
 from bonemets.config import Settings
 from bonemets.core.errors import InputError
@@ -68,6 +69,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(api.router)
     app.include_router(fhir_api.router)
     app.include_router(pages.router)
+    app.include_router(simulator.router)
+    # CDS Hooks 2.0 for EHRs: /cds-services (works on prefetch and the EHR's FHIR server only)
+    app.include_router(cds_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)

@@ -1,12 +1,18 @@
-// Draws the patient timeline from the figure JSON the server embedded in the page.
+// Draws each Plotly figure the server embedded in the page as JSON:
+// <script type="application/json" data-chart="TARGET_ID"> (or the timeline's #timeline-data).
 document.addEventListener("DOMContentLoaded", () => {
-  const data = document.getElementById("timeline-data");
-  const target = document.getElementById("timeline-chart");
-  if (!data || !target || typeof Plotly === "undefined") return;
-  const figure = JSON.parse(data.textContent);
-  if (!figure.data || figure.data.length === 0) {
-    target.textContent = "No results to chart yet.";
-    return;
+  if (typeof Plotly === "undefined") return;
+  const blocks = Array.from(document.querySelectorAll('script[type="application/json"][data-chart]'));
+  const timeline = document.getElementById("timeline-data");
+  if (timeline) blocks.push(Object.assign(timeline, { dataset: { chart: "timeline-chart" } }));
+  for (const block of blocks) {
+    const target = document.getElementById(block.dataset.chart || block.getAttribute("data-chart"));
+    if (!target) continue;
+    const figure = JSON.parse(block.textContent);
+    if (!figure.data || figure.data.length === 0) {
+      target.textContent = "Nothing to chart yet.";
+      continue;
+    }
+    Plotly.newPlot(target, figure.data, figure.layout, { responsive: true, displaylogo: false });
   }
-  Plotly.newPlot(target, figure.data, figure.layout, { responsive: true, displaylogo: false });
 });
