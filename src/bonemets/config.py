@@ -26,6 +26,7 @@ class Settings:
     BONEMETS_ESCALATE_MINUTES  emergency/urgent alerts unacknowledged this long are marked
                             escalated (default 30)
     BONEMETS_SECURE_COOKIES set to 0 only for plain-http local demos (default 1)
+    BONEMETS_TEAM_CONTACTS  the team's numbers for the care plan, "Label: number; ..."
     """
 
     database_url: str = ""
@@ -37,6 +38,8 @@ class Settings:
     login_attempts: int = 5  # failed logins allowed per username and address ...
     login_window_minutes: float = 15.0  # ... within this window
     fixed_today: dt.date | None = None  # tests and recorded demos pin "today"
+    # The care team's contact numbers for the printed care plan ("Label: number; ...").
+    team_contacts: str = ""
 
     def today(self) -> dt.date:
         return self.fixed_today or dt.date.today()
@@ -56,6 +59,7 @@ class Settings:
             "session_hours": float(env.get("BONEMETS_SESSION_HOURS", "8")),
             "escalate_minutes": float(env.get("BONEMETS_ESCALATE_MINUTES", "30")),
             "secure_cookies": env.get("BONEMETS_SECURE_COOKIES", "1") != "0",
+            "team_contacts": env.get("BONEMETS_TEAM_CONTACTS", ""),
         }
         if env.get("BONEMETS_SECRET_KEY"):
             values["secret_key"] = env["BONEMETS_SECRET_KEY"]

@@ -10,6 +10,7 @@ from bonemets.cli import (
     calc,
     interop_cmds,
     labs_cmds,
+    learn_cmds,
     score,
     simulate_cmd,
     sources_cmd,
@@ -39,6 +40,7 @@ assess_cmd.register(app, schema_app)
 web_cmds.register(app)
 simulate_cmd.register(app)
 interop_cmds.register(app)
+learn_cmds.register(app)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from bonemets import ENGINE_VERSION
 from bonemets.adapters.cds import router as cds_router
 from bonemets.adapters.storage.repository import Database
-from bonemets.adapters.web import api, fhir_api, pages, simulator
+from bonemets.adapters.web import api, fhir_api, learn, pages, simulator
 from bonemets.adapters.web.deps import Context, NotSignedIn
 from bonemets.config import Settings
 from bonemets.core.errors import InputError
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(api.router)
     app.include_router(fhir_api.router)
     app.include_router(pages.router)
+    app.include_router(learn.router)
     app.include_router(simulator.router)
     # CDS Hooks 2.0 for EHRs: /cds-services (works on prefetch and the EHR's FHIR server only)
     app.include_router(cds_router)

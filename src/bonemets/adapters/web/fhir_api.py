@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from bonemets.adapters.web.deps import Context, SignedIn, context, signed_in
 from bonemets.service import interop
 
-router = APIRouter(prefix="/fhir", tags=["fhir"])
+# Described by its own CapabilityStatement (/fhir/metadata), not by the app's OpenAPI.
+router = APIRouter(prefix="/fhir", tags=["fhir"], include_in_schema=False)
 FHIR_JSON = "application/fhir+json"
 
 
