@@ -282,11 +282,12 @@ def worklist(
         else:
             patients = repo.team_patients(s, user.team_id) if user.team_id is not None else []
         ids = [p.id for p in patients]
-        status = repo.statuses(s, ids)
-        for patient in patients:  # a status computed on an earlier day is stale
-            if patient.id not in status or status[patient.id].as_of != today:
-                refresh_status(s, patient.id, today)
-        status = repo.statuses(s, ids)
+        status = repo.worklist_statuses(s, ids)
+        stale = [p for p in patients if p.id not in status or status[p.id].as_of != today]
+        for patient in stale:  # a status computed on an earlier day is recomputed
+            refresh_status(s, patient.id, today)
+        if stale:
+            status = repo.worklist_statuses(s, ids)
         alerts_by: dict[str, list[t.Alert]] = {}
         for alert in repo.alerts_for(s, ids, open_only=True):
             alerts_by.setdefault(alert.patient_id, []).append(alert)
@@ -307,7 +308,7 @@ def worklist(
                     next_due=st.next_due,
                     open_alerts=len(open_alerts),
                     escalated=any(is_escalated(a, settings, now) for a in open_alerts),
-                    headline=open_alerts[0].headline if open_alerts else _top_alert(st.summary),
+                    headline=open_alerts[0].headline if open_alerts else st.top_alert,
                 )
             )
     if level:
@@ -327,12 +328,36 @@ def worklist(
     return rows
 
 
-def _top_alert(summary: dict[str, Any]) -> str | None:
-    alerts = summary.get("alerts") or []
-    return str(alerts[0]["message"]) if alerts else None
-
-
 # --- Reading a record ---------------------------------------------------------------------------
+
+
+def patient_alerts(db: Database, user: t.User, patient_id: str) -> list[t.Alert]:
+    """The patient's alerts, newest first (without loading or assessing the record)."""
+    with db.transaction() as s:
+        authorize(db, s, user, patient_id, "read alerts")
+        return repo.alerts_for(s, [patient_id], open_only=False)
+
+
+def cached_assessment(
+    db: Database, settings: Settings, user: t.User, patient_id: str
+) -> Assessment:
+    """Today's assessment: the stored one when nothing changed since it was computed today,
+    else computed afresh (and stored)."""
+    today = settings.today()
+    with db.transaction() as s:
+        patient = authorize(db, s, user, patient_id, f"read assessment as of {today}")
+        status = repo.statuses(s, [patient_id]).get(patient_id)
+        if (
+            status is not None
+            and status.as_of == today
+            and _aware(status.computed_at) >= _aware(patient.updated_at)
+        ):
+            return Assessment.model_validate(status.summary)
+        return refresh_status(s, patient_id, today)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 @dataclass

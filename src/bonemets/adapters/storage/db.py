@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -16,6 +17,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`. SQLite gets WAL, foreign keys and a busy timeout; its folder is
     created if needed."""
+    # orjson for the JSON columns: several times faster than the stdlib on every record read.
+    kwargs.setdefault("json_serializer", lambda obj: orjson.dumps(obj).decode())
+    kwargs.setdefault("json_deserializer", orjson.loads)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -8,6 +8,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -223,6 +224,42 @@ def get_alert(s: Session, alert_id: int) -> t.Alert:
 def upsert_status(s: Session, status: t.PatientStatus) -> None:
     s.merge(status)
     s.flush()
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """The worklist's columns of a cached status, without the full assessment JSON."""
+
+    patient_id: str
+    as_of: dt.date
+    level: str
+    level_rank: int
+    overdue: int
+    bma_status: str
+    next_due: dt.date | None
+    top_alert: str | None
+
+
+def worklist_statuses(s: Session, patient_ids: Sequence[str]) -> dict[str, StatusRow]:
+    """The cached statuses for a worklist; the top alert's message is read inside the database
+    (both SQLite and PostgreSQL), so the assessment JSON is never decoded here."""
+    if not patient_ids:
+        return {}
+    ps = t.PatientStatus
+    top = ps.summary[("alerts", 0, "message")].as_string()
+    rows = s.execute(
+        select(
+            ps.patient_id,
+            ps.as_of,
+            ps.level,
+            ps.level_rank,
+            ps.overdue,
+            ps.bma_status,
+            ps.next_due,
+            top,
+        ).where(ps.patient_id.in_(patient_ids))
+    )
+    return {row[0]: StatusRow(*row) for row in rows}
 
 
 def statuses(s: Session, patient_ids: Sequence[str]) -> dict[str, t.PatientStatus]:
