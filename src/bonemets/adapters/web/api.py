@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request, Response
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from bonemets.adapters.storage import repository as repo
@@ -19,6 +20,7 @@ from bonemets.adapters.web.deps import (
     context,
     signed_in,
 )
+from bonemets.core.errors import InputError
 from bonemets.core.pathway import Assessment, assess
 from bonemets.core.types import IsoDate
 from bonemets.service import accounts, care
@@ -26,16 +28,70 @@ from bonemets.service import accounts, care
 router = APIRouter(prefix="/api", tags=["api"])
 
 CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER)]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not signed in"},
-    403: {"description": "Missing or wrong CSRF token, or not allowed for this role"},
-    404: {"description": "No such record, or not yours to see"},
-    422: {"description": "Bad input: the field and what is wrong with it"},
+# Text the database can store: PostgreSQL refuses the NUL character in text and JSONB.
+NO_NUL = r"^[^\x00]*$"
+PatientId = Annotated[
+    str, PathParam(min_length=1, max_length=64, pattern=NO_NUL, description="The record's id")
+]
+AlertId = Annotated[int, PathParam(ge=1, le=2_147_483_647, description="The alert's id")]
+
+
+def reject_nul(value: Any, field: str) -> None:
+    """Refuse the NUL character anywhere in a free-form JSON body, naming where it is."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InputError(field or "body", "must not contain the NUL character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_nul(key, field)
+            reject_nul(item, f"{field}.{key}" if field else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            reject_nul(item, f"{field}[{i}]")
+
+
+class ErrorOut(BaseModel):
+    """The body of a 401, 403, 404 or 429 answer."""
+
+    detail: str = Field(description="What went wrong, in words", examples=["not found"])
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(
+        description="The offending field as a dotted/indexed path, or 'request'",
+        examples=["symptoms[0].code"],
+    )
+    message: str = Field(description="What is wrong with it", examples=["unknown symptom code"])
+
+
+class InputErrorOut(BaseModel):
+    """The body of a 422 answer: one field and what is wrong with it (never FastAPI's list)."""
+
+    detail: FieldProblem
+
+
+# The error answers each route can give, as the app sends them (see app.py's handlers).
+# 404 is also the answer for a record the user may not see, and for a role the route is not for.
+_ERROR_DOCS: dict[int, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The body could not be read (not UTF-8 JSON)"},
+    401: {"model": ErrorOut, "description": "Not signed in"},
+    403: {"model": ErrorOut, "description": "Missing or wrong CSRF token (writes)"},
+    404: {"model": ErrorOut, "description": "No such record, or not yours to see"},
+    422: {"model": InputErrorOut, "description": "Bad input: the field and what is wrong with it"},
+    429: {"model": ErrorOut, "description": "Too many failed logins"},
 }
 
 
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: _ERROR_DOCS[code] for code in codes}
+
+
+READ = errors(401, 404, 422)  # a signed-in read of one patient's data
+WRITE = errors(400, 401, 403, 404, 422)  # a signed-in write with a JSON body and the CSRF header
+
+
 class Login(BaseModel):
-    username: str = Field(min_length=1, max_length=80)
+    username: str = Field(min_length=1, max_length=80, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=200)
 
 
@@ -60,7 +116,7 @@ def _session_out(who: SignedIn) -> SessionOut:
 @router.post(
     "/session",
     response_model=SessionOut,
-    responses={401: ERRORS[401], 429: {"description": "Too many failed logins"}},
+    responses=errors(400, 401, 422, 429),
 )
 def login(
     body: Login, request: Request, response: Response, ctx: Context = Depends(context)
@@ -96,12 +152,12 @@ def set_session_cookie(response: Response, ctx: Context, new: accounts.NewSessio
     )
 
 
-@router.get("/session", response_model=SessionOut, responses={401: ERRORS[401]})
+@router.get("/session", response_model=SessionOut, responses=errors(401))
 def whoami(who: SignedIn = Depends(signed_in)) -> SessionOut:
     return _session_out(who)
 
 
-@router.delete("/session", status_code=204, responses={401: ERRORS[401], 403: ERRORS[403]})
+@router.delete("/session", status_code=204, responses=errors(401, 403, 422))
 def logout(
     response: Response,
     csrf: CsrfHeader = None,
@@ -119,7 +175,7 @@ def logout(
 # --- Triage (stateless: the contract of shared/spec/triage.md) ------------------------------
 
 
-@router.post("/triage", responses={422: ERRORS[422]})
+@router.post("/triage", responses=errors(400, 422))
 def triage_report(
     report: dict[str, Any] = Body(..., description="A triage report (shared/spec/triage.md)"),
 ) -> dict[str, Any]:
@@ -151,7 +207,7 @@ Level = Literal["emergency", "urgent", "soon", "routine", "self_care"]
 @router.get(
     "/worklist",
     response_model=list[WorklistItem],
-    responses={401: ERRORS[401], 404: ERRORS[404], 422: ERRORS[422]},
+    responses=READ,
 )
 def get_worklist(
     level: Level | None = None,
@@ -188,9 +244,9 @@ def get_worklist(
     ]
 
 
-@router.get("/patients/{patient_id}/assessment", response_model=Assessment, responses=ERRORS)
+@router.get("/patients/{patient_id}/assessment", response_model=Assessment, responses=READ)
 def get_assessment(
-    patient_id: str,
+    patient_id: PatientId,
     as_of: IsoDate | None = None,
     who: SignedIn = Depends(signed_in),
     ctx: Context = Depends(context),
@@ -203,9 +259,9 @@ def get_assessment(
     return assess(record, day)
 
 
-@router.get("/patients/{patient_id}/record", responses=ERRORS)
+@router.get("/patients/{patient_id}/record", responses=READ)
 def get_record(
-    patient_id: str, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
+    patient_id: PatientId, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
 ) -> dict[str, Any]:
     """The patient record (the core's Record model as JSON)."""
     with ctx.db.transaction() as s:
@@ -220,9 +276,9 @@ class ReportItem(BaseModel):
     result: dict[str, Any] | None
 
 
-@router.get("/patients/{patient_id}/reports", response_model=list[ReportItem], responses=ERRORS)
+@router.get("/patients/{patient_id}/reports", response_model=list[ReportItem], responses=READ)
 def get_reports(
-    patient_id: str, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
+    patient_id: PatientId, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
 ) -> list[ReportItem]:
     view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
     return [
@@ -236,7 +292,7 @@ class ReportIn(BaseModel):
     labs: list[dict[str, Any]] = Field(
         default_factory=list, description="Optional latest lab values"
     )
-    free_text: str | None = Field(None, max_length=10_000)
+    free_text: str | None = Field(None, max_length=10_000, pattern=NO_NUL)
 
 
 class Submitted(BaseModel):
@@ -246,10 +302,10 @@ class Submitted(BaseModel):
 
 
 @router.post(
-    "/patients/{patient_id}/reports", response_model=Submitted, status_code=201, responses=ERRORS
+    "/patients/{patient_id}/reports", response_model=Submitted, status_code=201, responses=WRITE
 )
 def post_report(
-    patient_id: str,
+    patient_id: PatientId,
     body: ReportIn,
     csrf: CsrfHeader = None,
     who: SignedIn = Depends(signed_in),
@@ -257,6 +313,8 @@ def post_report(
 ) -> Submitted:
     """Submit a symptom report: triaged at once, the team alerted when the level asks for it."""
     check_csrf(who, csrf)
+    reject_nul(body.symptoms, "symptoms")
+    reject_nul(body.labs, "labs")
     done = care.submit_report(ctx.db, ctx.settings, who.user, patient_id, body.model_dump())
     return Submitted(entry_id=done.entry_id, alert_id=done.alert_id, result=done.result.to_dict())
 
@@ -271,10 +329,10 @@ EntryKind = Literal[
     "/patients/{patient_id}/entries/{kind}",
     response_model=Assessment,
     status_code=201,
-    responses=ERRORS,
+    responses=WRITE,
 )
 def post_entry(
-    patient_id: str,
+    patient_id: PatientId,
     kind: EntryKind,
     body: dict[str, Any] = Body(..., description="The entry, as the record model's JSON"),
     csrf: CsrfHeader = None,
@@ -283,6 +341,7 @@ def post_entry(
 ) -> Assessment:
     """Add a dose, lab result, lesion, dental exam, imaging test ...; returns the new assessment."""
     check_csrf(who, csrf)
+    reject_nul(body, "")
     return care.record_entry(ctx.db, ctx.settings, who.user, patient_id, kind, body)
 
 
@@ -299,13 +358,21 @@ class AlertOut(BaseModel):
     escalated: bool
 
 
-@router.get("/patients/{patient_id}/alerts", response_model=list[AlertOut], responses=ERRORS)
+@router.get("/patients/{patient_id}/alerts", response_model=list[AlertOut], responses=READ)
 def get_alerts(
-    patient_id: str, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
+    patient_id: PatientId, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
 ) -> list[AlertOut]:
     view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
     now = dt.datetime.now(dt.UTC)
     return [_alert_out(a, care.is_escalated(a, ctx.settings, now)) for a in view.alerts]
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """Stored times are UTC; SQLite gives them back without their zone. RFC 3339 (the
+    schema's date-time) needs one, so say it."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
 def _alert_out(a: Any, escalated: bool) -> AlertOut:
@@ -315,8 +382,8 @@ def _alert_out(a: Any, escalated: bool) -> AlertOut:
         level=a.level,
         headline=a.headline,
         rules=a.rules,
-        created_at=a.created_at,
-        acknowledged_at=a.acknowledged_at,
+        created_at=_utc(a.created_at),
+        acknowledged_at=_utc(a.acknowledged_at) if a.acknowledged_at is not None else None,
         acknowledged_by=a.acknowledged_by,
         action_taken=a.action_taken,
         escalated=escalated,
@@ -324,12 +391,14 @@ def _alert_out(a: Any, escalated: bool) -> AlertOut:
 
 
 class Acknowledge(BaseModel):
-    action_taken: str = Field(min_length=1, max_length=2000, description="What was done")
+    action_taken: str = Field(
+        min_length=1, max_length=2000, pattern=NO_NUL, description="What was done"
+    )
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, responses=ERRORS)
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, responses=WRITE)
 def acknowledge_alert(
-    alert_id: int,
+    alert_id: AlertId,
     body: Acknowledge,
     csrf: CsrfHeader = None,
     who: SignedIn = Depends(signed_in),

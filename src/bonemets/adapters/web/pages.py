@@ -308,7 +308,7 @@ def _patient_page(
     from typing import get_args
 
     from bonemets.adapters.web.charts import figure_json, timeline_figure
-    from bonemets.adapters.web.skeleton import legend_svg, mark_from, skeleton_svg
+    from bonemets.adapters.web.skeleton import mark_from, skeleton_svg
 
     view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
     marks = [mark_from(lesion) for lesion in view.assessment.lesions]
@@ -320,7 +320,6 @@ def _patient_page(
         view=view,
         a=view.assessment,
         skeleton=skeleton_svg(marks),
-        legend=legend_svg(),
         timeline=figure_json(timeline_figure(view.record, view.as_of)),
         form_error=form_error or {},
         form_values=form_values or {},

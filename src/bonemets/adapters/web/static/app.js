@@ -4,9 +4,12 @@ document.addEventListener("DOMContentLoaded", () => {
   if (typeof Plotly === "undefined") return;
   const blocks = Array.from(document.querySelectorAll('script[type="application/json"][data-chart]'));
   const timeline = document.getElementById("timeline-data");
-  if (timeline) blocks.push(Object.assign(timeline, { dataset: { chart: "timeline-chart" } }));
+  if (timeline) {
+    timeline.dataset.chart = "timeline-chart";
+    blocks.push(timeline);
+  }
   for (const block of blocks) {
-    const target = document.getElementById(block.dataset.chart || block.getAttribute("data-chart"));
+    const target = document.getElementById(block.dataset.chart);
     if (!target) continue;
     const figure = JSON.parse(block.textContent);
     if (!figure.data || figure.data.length === 0) {
