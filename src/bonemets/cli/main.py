@@ -11,6 +11,7 @@ from bonemets.cli import (
     interop_cmds,
     labs_cmds,
     learn_cmds,
+    population_cmds,
     score,
     simulate_cmd,
     sources_cmd,
@@ -41,6 +42,7 @@ web_cmds.register(app)
 simulate_cmd.register(app)
 interop_cmds.register(app)
 learn_cmds.register(app)
+population_cmds.register(app)
 
 
 @app.command()

@@ -1,0 +1,168 @@
+"""`bonemets worklist EXPORT_DIR` and `bonemets synth-export OUT_DIR`: population worklists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from bonemets.cli.common import JsonOption, console, err_console, fail, print_json
+
+_ENGINES = ("local", "spark")
+
+
+def _date(value: str | None, field: str) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(field, f"{value!r} is not a date (YYYY-MM-DD)")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("worklist")
+    def worklist_command(
+        export_dir: Annotated[
+            Path, typer.Argument(help="Folder of a FHIR Bulk Data export (*.ndjson[.gz]).")
+        ],
+        as_of: Annotated[str, typer.Option("--as-of", help="Assessment date, YYYY-MM-DD.")],
+        out: Annotated[
+            Path,
+            typer.Option("--out", help="Result folder: worklist.parquet/.csv, summary.json/.png."),
+        ],
+        engine: Annotated[str, typer.Option(help="local or spark.")] = "local",
+        master: Annotated[
+            str | None,
+            typer.Option(help="Spark master URL (engine spark), e.g. local[2], spark://host:7077."),
+        ] = None,
+        workers: Annotated[
+            int | None, typer.Option(help="Worker processes of the local engine (default 2).")
+        ] = None,
+        bucket_mb: Annotated[
+            float, typer.Option(help="Target size of a spill bucket (local engine), MB.")
+        ] = 32.0,
+        tmp_dir: Annotated[
+            Path | None, typer.Option(help="Where the local engine spills (default: system temp).")
+        ] = None,
+        progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+        as_json: bool = JsonOption,
+    ) -> None:
+        """Assess every patient of a Bulk Data export on one day: a worklist, most urgent first."""
+        from bonemets.population.worklist import run_worklist
+
+        day = _date(as_of, "--as-of")
+        if engine not in _ENGINES:
+            fail("--engine", f"{engine!r} is not one of {', '.join(_ENGINES)}")
+        if master is not None and engine != "spark":
+            fail("--master", "only used with --engine spark")
+        if not export_dir.is_dir():
+            fail("EXPORT_DIR", f"{export_dir} is not a folder")
+        if workers is not None and workers < 1:
+            fail("--workers", "must be at least 1")
+        if not bucket_mb > 0:
+            fail("--bucket-mb", "must be positive")
+        if out.exists() and not out.is_dir():
+            fail("--out", f"{out} exists and is not a folder")
+        try:
+            result = run_worklist(
+                export_dir,
+                day,
+                out,
+                engine="spark" if engine == "spark" else "local",
+                workers=workers,
+                bucket_bytes=max(1, int(bucket_mb * (1 << 20))),
+                master=master,
+                tmp_dir=tmp_dir,
+                show_progress=progress and not as_json,
+            )
+        except FileNotFoundError as exc:
+            fail("EXPORT_DIR", str(exc))
+        s = result.summary
+        if as_json:
+            print_json(s)
+            return
+        table = Table(title=f"Worklist on {s['as_of']}: {s['patients']:,} patients")
+        table.add_column("level")
+        table.add_column("patients", justify="right")
+        for level, n in s["levels"].items():
+            table.add_row(level, f"{n:,}")
+        console.print(table)
+        gaps = s["gaps"]
+        console.print(
+            f"BMA overdue {gaps['bma_overdue']:,}, due {gaps['bma_due']:,}, not started "
+            f"{gaps['bma_not_started']:,}; monitoring overdue "
+            + ", ".join(f"{k} {v:,}" for k, v in gaps["overdue_monitoring"].items())
+        )
+        if s["refused_patients"] or s["corrupt_lines"]:
+            err_console.print(
+                f"[bold red]{s['refused_patients']:,} patient(s) refused[/], "
+                f"{s['corrupt_lines']:,} corrupt line(s) skipped: see problems.ndjson",
+                highlight=False,
+            )
+            for p in s["first_problems"][:10]:
+                where = f"{p['file']} line {p['line']}: " if p["file"] else ""
+                who = f"patient {p['patient']}: " if p["patient"] else ""
+                err_console.print(
+                    f"  {p['kind']}: {where}{who}{p['reason'][:160]}", highlight=False
+                )
+        console.print(f"Written to {result.out} in {result.seconds:.1f} s", highlight=False)
+
+    @app.command("synth-export")
+    def synth_export_command(
+        out_dir: Annotated[Path, typer.Argument(help="Folder to write the NDJSON files to.")],
+        patients: Annotated[int, typer.Option(help="Number of patients.")] = 1000,
+        seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 1,
+        as_of: Annotated[
+            str | None, typer.Option("--as-of", help="Reference date (default today).")
+        ] = None,
+        gzip: Annotated[bool, typer.Option("--gzip", help="Write .ndjson.gz files.")] = False,
+        shards: Annotated[int, typer.Option(help="Independent generators (2 files each).")] = 2,
+        files_per_type: Annotated[int, typer.Option(help="Files per type and shard.")] = 2,
+        workers: Annotated[int, typer.Option(help="Processes.")] = 2,
+        as_json: bool = JsonOption,
+    ) -> None:
+        """Write a realistic synthetic FHIR Bulk Data export (fictional patients)."""
+        from bonemets.population.synth import synth_export
+
+        day = _date(as_of, "--as-of")
+        for name, value, low in (
+            ("--patients", patients, 0),
+            ("--shards", shards, 1),
+            ("--files-per-type", files_per_type, 1),
+            ("--workers", workers, 1),
+        ):
+            if value < low:
+                fail(name, f"must be at least {low}")
+        if out_dir.exists() and not out_dir.is_dir():
+            fail("OUT_DIR", f"{out_dir} exists and is not a folder")
+        if out_dir.is_dir() and any(out_dir.glob("*.ndjson*")):
+            fail("OUT_DIR", f"{out_dir} already holds NDJSON files")
+        result = synth_export(
+            out_dir,
+            patients,
+            seed,
+            as_of=day,
+            shards=shards,
+            files_per_type=files_per_type,
+            gz=gzip,
+            workers=workers,
+        )
+        info = {
+            "patients": result.patients,
+            "resources": result.resources,
+            "files": [str(p) for p in result.files],
+            "seconds": round(result.seconds, 3),
+        }
+        if as_json:
+            print_json(info)
+            return
+        console.print(
+            f"{result.patients:,} patients, {result.resources:,} resources in "
+            f"{len(result.files)} files, {result.seconds:.1f} s "
+            f"({result.resources / max(result.seconds, 1e-9):,.0f} resources/s)",
+            highlight=False,
+        )

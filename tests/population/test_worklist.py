@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from collections import defaultdict
+from pathlib import Path
+
+import orjson
+import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
+import pytest
+
+from bonemets.adapters.fhir import fhir_to_records, read_ndjson_dir
+from bonemets.core.pathway import assess
+from bonemets.population.keys import Keyed, classify
+from bonemets.population.patient import LEVEL_RANK
+
+from .damage import damage
+from .helpers import Result, lines_of, worklist
+
+
+@pytest.fixture(scope="module")
+def clean(small_export: Path, tmp_path_factory: pytest.TempPathFactory, as_of: dt.date) -> Result:
+    return worklist(small_export, tmp_path_factory.mktemp("clean"), as_of, workers=1)
+
+
+def test_rows_match_a_direct_import_and_assess(
+    small_export: Path, clean: Result, as_of: dt.date
+) -> None:
+    rows, summary = clean
+    direct = fhir_to_records(read_ndjson_dir(small_export))
+    by_id = {r["patient_id"]: r for r in rows}
+    assert len(rows) == len(direct.records) == summary["patients"] == 120
+    for pid, record in direct.records.items():
+        a = assess(record, as_of)
+        row = by_id[pid]
+        assert row["level"] == a.level.value
+        assert row["bma_status"] == a.bma.status
+        assert row["bma_next_due"] == a.bma.next_due
+        assert row["alert_rules"] == [x.rule for x in a.alerts]
+        assert row["overdue_monitoring"] == [m.test for m in a.monitoring if m.status == "overdue"]
+        assert row["failed_checks"] == [c.check for c in a.bma.checks if c.status == "fail"]
+    # Worklist order: most urgent first, then patient id.
+    keys = [(-LEVEL_RANK[r["level"]], r["patient_id"]) for r in rows]
+    assert keys == sorted(keys)
+    assert sum(summary["levels"].values()) == 120
+    assert summary["problems"] == 0 and summary["corrupt_lines"] == 0
+
+
+def test_outputs_written(small_export: Path, tmp_path: Path, as_of: dt.date) -> None:
+    out = tmp_path / "out"
+    rows, _ = worklist(small_export, out, as_of, workers=1, chart=True)
+    for name in (
+        "worklist.parquet",
+        "worklist.csv",
+        "summary.json",
+        "summary.png",
+        "problems.ndjson",
+    ):
+        assert (out / name).stat().st_size > 0 or name == "problems.ndjson"
+    csv = pacsv.read_csv(out / "worklist.csv").to_pylist()
+    assert [r["patient_id"] for r in csv] == [r["patient_id"] for r in rows]
+    first = next(r for r in rows if r["alert_rules"])
+    row = next(r for r in csv if r["patient_id"] == first["patient_id"])
+    assert row["alert_rules"] == ";".join(first["alert_rules"])
+    assert (out / "summary.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _sorted_export(src: Path, dst: Path) -> None:
+    """One file per type, lines sorted by patient (reversed, to be sure order does not matter)."""
+    dst.mkdir()
+    by_type: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
+    for name, lines in lines_of(src).items():
+        rtype = name.split(".")[0]
+        for line in lines:
+            c = classify(line)
+            assert isinstance(c, Keyed)
+            by_type[rtype].append((c.key, line))
+    for rtype, items in by_type.items():
+        items.sort(reverse=True)
+        (dst / f"{rtype}.ndjson").write_bytes(b"\n".join(x[1] for x in items) + b"\n")
+
+
+def test_sorted_and_unsorted_exports_agree(
+    small_export: Path, tmp_path: Path, clean: Result, as_of: dt.date
+) -> None:
+    _sorted_export(small_export, tmp_path / "sorted")
+    assert worklist(tmp_path / "sorted", tmp_path / "out", as_of, workers=1) == clean
+
+
+def test_gzip_and_plain_agree(
+    small_export: Path, tmp_path: Path, clean: Result, as_of: dt.date
+) -> None:
+    gz = tmp_path / "gz"
+    gz.mkdir()
+    for p in small_export.iterdir():
+        (gz / (p.name + ".gz")).write_bytes(gzip.compress(p.read_bytes()))
+    rows, summary = worklist(gz, tmp_path / "out", as_of, workers=1)
+    assert (rows, summary) == clean
+
+
+def test_tiny_buckets_and_two_workers_agree(
+    small_export: Path, tmp_path: Path, clean: Result, as_of: dt.date
+) -> None:
+    # 8 KiB buckets: hundreds of buckets, some split again; memory per bucket is tiny.
+    result = worklist(small_export, tmp_path / "out", as_of, workers=2, bucket_bytes=8192)
+    assert result == clean
+    result = worklist(small_export, tmp_path / "out1", as_of, workers=1, bucket_bytes=1 << 30)
+    assert result == clean
+
+
+def test_corrupt_line_and_refused_patient(
+    small_export: Path, tmp_path: Path, clean: Result, as_of: dt.date
+) -> None:
+    d = damage(small_export, tmp_path / "damaged")
+    rows, summary = worklist(d.export, tmp_path / "out", as_of, workers=2)
+    clean_rows = {r["patient_id"]: r for r in clean[0]}
+    by_id = {r["patient_id"]: r for r in rows}
+    assert set(by_id) == set(clean_rows)  # nobody lost
+    # The patient with the truncated line keeps every other resource.
+    victim = by_id[d.truncated_patient]
+    assert victim["skipped_lines"] == 1
+    assert victim["resources"] == clean_rows[d.truncated_patient]["resources"] - 1
+    assert victim["level"] != "error"
+    # The refused patient is listed as an error, with the adapter's reason.
+    refused = by_id[d.refused_patient]
+    assert refused["level"] == "error" and "furlong" in refused["error"]
+    assert summary["levels"]["error"] == 1 and summary["refused_patients"] == 1
+    # Everybody else is unchanged.
+    for pid, row in by_id.items():
+        if pid not in (d.truncated_patient, d.refused_patient):
+            assert row == clean_rows[pid]
+    problems = [
+        orjson.loads(x) for x in (tmp_path / "out" / "problems.ndjson").read_bytes().splitlines()
+    ]
+    corrupt = {
+        (p["file"], p["line"], p["patient"]) for p in problems if p["kind"] == "corrupt_line"
+    }
+    assert corrupt == {
+        (d.truncated_file, d.truncated_line, d.truncated_patient),
+        (d.garbage_file, d.garbage_line, None),
+    }
+    assert summary["corrupt_lines"] == 2
+    assert any(
+        p["kind"] == "refused_patient" and p["patient"] == d.refused_patient for p in problems
+    )
+
+
+def test_medication_by_reference_is_resolved(tmp_path: Path, as_of: dt.date) -> None:
+    export = tmp_path / "meds"
+    export.mkdir()
+    pat = {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1960-01-01"}
+    med = {
+        "resourceType": "Medication",
+        "id": "zol",
+        "code": {
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "77655"}]
+        },
+    }
+    admin = {
+        "resourceType": "MedicationAdministration",
+        "id": "a1",
+        "status": "completed",
+        "medicationReference": {"reference": "Medication/zol"},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2025-06-01",
+    }
+    (export / "Patient.ndjson").write_bytes(orjson.dumps(pat) + b"\n")
+    (export / "Medication.ndjson").write_bytes(orjson.dumps(med) + b"\n")
+    (export / "MedicationAdministration.ndjson").write_bytes(orjson.dumps(admin) + b"\n")
+    rows, summary = worklist(export, tmp_path / "out", as_of, workers=1)
+    assert rows[0]["bma_agent"] == "zoledronic_acid"
+    assert summary["resources"]["Medication"] == {
+        "read": 1,
+        "imported": 1,
+        "skipped": 0,
+        "refused": 0,
+    }
+    assert pq.read_table(tmp_path / "out" / "worklist.parquet").num_rows == 1
