@@ -198,3 +198,13 @@ def test_security_headers(app_client: TestClient) -> None:
     response = app_client.get("/login")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_assessment_for_a_future_day_is_refused_and_today_is_cached(app_client: TestClient) -> None:
+    sign_in(app_client, "nurse-a")
+    future = app_client.get("/api/patients/pat-a/assessment?as_of=2099-01-01")
+    assert future.status_code == 422 and future.json()["detail"]["field"] == "as_of"
+    first = app_client.get("/api/patients/pat-a/assessment").json()
+    again = app_client.get("/api/patients/pat-a/assessment").json()
+    explicit = app_client.get("/api/patients/pat-a/assessment?as_of=2026-11-23").json()
+    assert first == again == explicit and first["as_of"] == "2026-11-23"

@@ -228,3 +228,31 @@ def test_admin_sees_every_patient_and_patients_have_no_worklist(
     }
     with pytest.raises(care.AccessDenied):
         care.worklist(db, settings, user(db, "user-a"))
+
+
+def test_future_dates_nul_text_and_impossible_alert_ids_are_refused(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    nurse = user(db, "nurse-a")
+    before = counts(db)
+    with pytest.raises(InputError) as err:
+        care.record_entry(db, settings, nurse, "pat-a", "weight", {"date": "9999-12-31", "kg": 60})
+    assert err.value.field == "date"
+    with pytest.raises(InputError) as err:
+        care.record_entry(
+            db,
+            settings,
+            nurse,
+            "pat-a",
+            "lesion",
+            {"date": "2026-11-01", "site": "T4", "id": "a\x00b"},
+        )
+    assert err.value.field == "id"
+    with pytest.raises(InputError) as err:
+        care.submit_report(
+            db, settings, user(db, "user-a"), "pat-a", {"symptoms": [], "free_text": "pain\x00"}
+        )
+    assert err.value.field == "free_text"
+    with pytest.raises(care.AccessDenied):
+        care.acknowledge(db, nurse, 2**31, "done")
+    assert counts(db) == before

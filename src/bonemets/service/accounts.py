@@ -84,6 +84,7 @@ def authenticate(
 ) -> t.User | None:
     """The user if the password is right. Raises RateLimited after too many failures for this
     username from this client within the window; every attempt is recorded and audited."""
+    username = username.replace("\x00", "")  # cannot be stored; no account has it
     key = f"{username.strip().lower()}|{client}"
     since = t.utcnow() - dt.timedelta(minutes=settings.login_window_minutes)
     if repo.failed_logins_since(s, key, since) >= settings.login_attempts:

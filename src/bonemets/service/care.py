@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
-from bonemets.adapters.storage.records import KINDS, parse_entry
+from bonemets.adapters.storage.records import KINDS, entry_date, parse_entry
 from bonemets.adapters.storage.repository import Database, NotFound
 from bonemets.config import Settings
 from bonemets.core.errors import InputError
@@ -28,6 +28,20 @@ CLINICIAN_KINDS = tuple(k for k in KINDS if k != "symptom_report")
 
 class AccessDenied(LookupError):
     """Raised for a record the user may not see. Callers answer 404 whether or not it exists."""
+
+
+def refuse_nul(value: Any, field: str = "input") -> None:
+    """Text with the NUL character cannot be stored (PostgreSQL refuses it): say which field."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InputError(field, "text may not contain the NUL character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_nul(key, field)
+            refuse_nul(item, f"{field}.{key}" if field != "input" else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            refuse_nul(item, f"{field}[{i}]")
 
 
 def _field_error(exc: ValidationError, prefix: str = "") -> InputError:
@@ -141,6 +155,7 @@ def submit_report(
 ) -> Submitted:
     """File a symptom report (with optional lab values the patient has), triage it in the
     context of the record, alert the team when the level asks for it. All or nothing."""
+    refuse_nul(data)
     today = settings.today()
     try:
         report = SymptomReport.model_validate(
@@ -200,11 +215,14 @@ def record_entry(
         raise deny(db, user, patient_id, f"write {kind} (role {user.role})")
     if kind not in CLINICIAN_KINDS:
         raise InputError("kind", f"expected one of {', '.join(CLINICIAN_KINDS)}")
+    refuse_nul(data)
     try:
         model = parse_entry(kind, data)
     except ValidationError as exc:
         raise _field_error(exc) from None
     today = settings.today()
+    if entry_date(model) > today:
+        raise InputError("date", f"{entry_date(model)} is in the future (today is {today})")
     with db.transaction() as s:
         authorize(db, s, user, patient_id, f"write {kind}")
         repo.add_entry(s, patient_id, kind, model, created_by=user.id)
@@ -215,6 +233,9 @@ def record_entry(
 def acknowledge(db: Database, user: t.User, alert_id: int, action_taken: str) -> t.Alert:
     if user.role not in ("clinician", "admin"):
         raise deny(db, user, None, f"write acknowledge alert {alert_id} (role {user.role})")
+    if not 0 < alert_id < 2**31:  # the database's integer range; such an alert cannot exist
+        raise deny(db, user, None, f"write acknowledge alert {alert_id}")
+    refuse_nul(action_taken, "action_taken")
     action_taken = action_taken.strip()
     if not action_taken:
         raise InputError("action_taken", "say what was done (e.g. 'phoned, sent to ED')")

@@ -252,11 +252,15 @@ def get_assessment(
     ctx: Context = Depends(context),
 ) -> Assessment:
     """The assessment contract (shared/spec/assessment.md) for any day up to today."""
-    day = as_of or ctx.settings.today()
+    today = ctx.settings.today()
+    if as_of is not None and as_of > today:
+        raise InputError("as_of", f"{as_of} is after today ({today}): the future is not assessed")
+    if as_of is None or as_of == today:
+        return care.cached_assessment(ctx.db, ctx.settings, who.user, patient_id)
     with ctx.db.transaction() as s:
-        care.authorize(ctx.db, s, who.user, patient_id, f"read assessment as of {day}")
+        care.authorize(ctx.db, s, who.user, patient_id, f"read assessment as of {as_of}")
         record = repo.load_record(s, patient_id)
-    return assess(record, day)
+    return assess(record, as_of)
 
 
 @router.get("/patients/{patient_id}/record", responses=READ)
@@ -362,9 +366,9 @@ class AlertOut(BaseModel):
 def get_alerts(
     patient_id: PatientId, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
 ) -> list[AlertOut]:
-    view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
+    alerts = care.patient_alerts(ctx.db, who.user, patient_id)
     now = dt.datetime.now(dt.UTC)
-    return [_alert_out(a, care.is_escalated(a, ctx.settings, now)) for a in view.alerts]
+    return [_alert_out(a, care.is_escalated(a, ctx.settings, now)) for a in alerts]
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
