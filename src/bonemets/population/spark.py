@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import os
+import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -44,9 +46,13 @@ def spark_session(master: str = "local[2]", app_name: str = "bonemets-worklist")
     """A SparkSession for `master` (``local[2]``, ``spark://host:7077``, ``yarn``, ``k8s://...``)."""
     from pyspark.sql import SparkSession
 
+    builder = SparkSession.builder.master(master)
+    if master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+        # Local workers must run this interpreter (the one with bonemets installed), not
+        # whatever `python3` is first on PATH. On a cluster the cluster's setting decides.
+        builder = builder.config("spark.pyspark.python", sys.executable)
     spark = (
-        SparkSession.builder.master(master)
-        .appName(app_name)
+        builder.appName(app_name)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "8")
