@@ -148,7 +148,7 @@ def _interpret_labs(ctx: Context) -> None:
                 note=note,
             )
         )
-        if g is not None:
+        if g is not None and g.caveats:
             ctx.caveats.extend(c for c in g.caveats if c not in ctx.caveats)
 
     def on_date(lab: Lab) -> str:
@@ -160,7 +160,9 @@ def _interpret_labs(ctx: Context) -> None:
         id(lab) for lab in _current([x for c in CALCIUM_CRITERIA for x in by_code.get(c, [])])
     }
     for code, (up, down) in CALCIUM_CRITERIA.items():
-        for lab in (x for x in by_code.get(code, []) if id(x) in calcium_now):
+        if code not in by_code:
+            continue
+        for lab in (x for x in by_code[code] if id(x) in calcium_now):
             value, label, note, inputs = lab.value, code.replace("_", " "), None, ""
             shown_code = code
             if code == "calcium_total":
@@ -197,7 +199,9 @@ def _interpret_labs(ctx: Context) -> None:
             keep(shown_code, lab, value, g_down if g_down.grade else g_up, note)
 
     for code, criterion in OTHER_CRITERIA.items():
-        for lab in _current(by_code.get(code, [])):
+        if code not in by_code:
+            continue
+        for lab in _current(by_code[code]):
             g = grade(criterion, lab, lab.value)
             keep(code, lab, lab.value, g)
             graded = GradedLab(
