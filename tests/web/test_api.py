@@ -208,3 +208,16 @@ def test_assessment_for_a_future_day_is_refused_and_today_is_cached(app_client: 
     again = app_client.get("/api/patients/pat-a/assessment").json()
     explicit = app_client.get("/api/patients/pat-a/assessment?as_of=2026-11-23").json()
     assert first == again == explicit and first["as_of"] == "2026-11-23"
+
+
+def test_acknowledging_a_missing_alert_with_an_empty_action_is_404_not_a_crash(
+    app_client: TestClient,
+) -> None:
+    sign_in(app_client, "nurse-a")
+    csrf = app_client.get("/api/session").json()["csrf_token"]
+    form = app_client.post("/alerts/999/ack", data={"csrf_token": csrf, "action_taken": ""})
+    assert form.status_code == 404
+    api = app_client.post(
+        "/api/alerts/999/acknowledge", json={"action_taken": "x"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert api.status_code == 404

@@ -237,14 +237,17 @@ def acknowledge(db: Database, user: t.User, alert_id: int, action_taken: str) ->
         raise deny(db, user, None, f"write acknowledge alert {alert_id}")
     refuse_nul(action_taken, "action_taken")
     action_taken = action_taken.strip()
-    if not action_taken:
-        raise InputError("action_taken", "say what was done (e.g. 'phoned, sent to ED')")
     with db.transaction() as s:
         try:
             alert = repo.get_alert(s, alert_id)
         except NotFound:
-            raise AccessDenied(str(alert_id)) from None
+            raise deny(
+                db, user, None, f"write acknowledge alert {alert_id} (no such alert)"
+            ) from None
+        # Access first: an empty action on someone else's alert must not reveal that it exists.
         authorize(db, s, user, alert.patient_id, f"write acknowledge alert {alert_id}")
+        if not action_taken:
+            raise InputError("action_taken", "say what was done (e.g. 'phoned, sent to ED')")
         if alert.acknowledged_at is None:
             alert.acknowledged_at = t.utcnow()
             alert.acknowledged_by = user.id
