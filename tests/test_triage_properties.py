@@ -4,13 +4,17 @@ input crashes the engine (bad input gives the contract's clear error instead).""
 from __future__ import annotations
 
 import copy
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bonemets.core.errors import InputError
 from bonemets.core.triage import triage
+from bonemets.core.triage.context import labs_read
 from tests.strategies import LAB_RANGES, labs, reports, symptoms
 
 
@@ -164,3 +168,59 @@ def test_the_trigger_index_skips_no_rule_that_would_fire(report: dict[str, Any])
     chosen = set(rules_for(frozenset(ctx.present) | ({LABS} if report["labs"] else frozenset())))
     fired = {rule_id for rule_id, fn in RULES.items() if fn(ctx) is not None}
     assert fired <= chosen
+
+
+_DAYS = ["2026-10-01", "2026-10-05", "2026-10-08", "2026-10-09", "2026-11-20"]
+
+
+@st.composite
+def _history(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Several results per analyte on a few close dates (same-day and in-window albumin pairs),
+    some undated."""
+    out = []
+    some = st.one_of(labs(), labs(codes=["calcium_total", "albumin"]))
+    for lab in draw(st.lists(some, max_size=14)):
+        day = draw(st.sampled_from([None, *_DAYS]))
+        if day is not None:
+            lab["date"] = day
+        out.append(lab)
+    return out
+
+
+@dataclass(frozen=True)
+class _Ref:
+    code: str
+    date: dt.date | None
+    index: int
+
+
+@settings(max_examples=300)
+@given(reports(), _history())
+def test_triage_of_the_labs_it_reads_equals_triage_of_all(
+    report: dict[str, Any], history: list[dict[str, Any]]
+) -> None:
+    """`labs_read` (what the pathway hands triage from a long record) drops nothing that counts."""
+    refs = [
+        _Ref(lab["code"], dt.date.fromisoformat(lab["date"]) if "date" in lab else None, i)
+        for i, lab in enumerate(history)
+    ]
+    chosen = [history[r.index] for r in labs_read(refs)]
+    full = triage({**report, "labs": history})
+    assert orjson.dumps(triage({**report, "labs": chosen})) == orjson.dumps(full)
+
+
+def test_labs_read_keeps_the_albumin_an_older_calcium_pairs_with() -> None:
+    """Calcium of 8 Oct is current; the albumin it is corrected with (5 Oct) is not the latest
+    albumin (20 Nov), and must still be handed over."""
+    history = [
+        _Ref("albumin", dt.date(2026, 10, 5), 0),
+        _Ref("calcium_total", dt.date(2026, 10, 8), 1),
+        _Ref("calcium_total", dt.date(2026, 9, 1), 2),
+        _Ref("albumin", dt.date(2026, 9, 20), 3),
+        _Ref("albumin", dt.date(2026, 11, 20), 4),
+        _Ref("creatinine", dt.date(2026, 11, 1), 5),
+        _Ref("creatinine", dt.date(2026, 11, 20), 6),
+    ]
+    assert [r.index for r in labs_read(history)] == [0, 1, 4, 6]
+    undated = [*history, _Ref("creatinine", None, 7)]
+    assert [r.index for r in labs_read(undated)] == [0, 1, 4, 5, 6, 7]

@@ -16,6 +16,7 @@ from bonemets.core.errors import InputError
 from bonemets.core.knowledge import check_source_ids, load
 from bonemets.core.labs import Sex, ctcae_grade
 from bonemets.core.levels import Level
+from bonemets.core.pathway.bma import Course
 from bonemets.core.pathway.facts import (
     CalciumFinding,
     add_months,
@@ -28,6 +29,7 @@ from bonemets.core.pathway.facts import (
 from bonemets.core.pathway.models import Alert, Bma, LesionResult, MonitoringItem
 from bonemets.core.record import SPINAL_SITES, Lab, Record, SymptomReport
 from bonemets.core.triage import TriageResult, triage
+from bonemets.core.triage.context import labs_read
 from bonemets.core.units import ANALYTES
 
 UNVERIFIED = " [unverified: rests on an unverified number or a bonemets policy choice]"
@@ -79,19 +81,20 @@ def _known(record: Record, kind: str, as_of: dt.date) -> bool | None:
 
 
 def triage_input(
-    record: Record, as_of: dt.date, bma: Bma, bone_metastases: bool | None
+    record: Record, as_of: dt.date, course: Course, bone_metastases: bool | None
 ) -> dict[str, Any]:
     """The triage contract's input (shared/spec/triage.md) built from the record on `as_of`."""
     spinal: bool | None = True if any(x.site in SPINAL_SITES for x in record.lesions) else None
     if spinal is None and bone_metastases is False:
         spinal = False
-    agent: str | None = bma.agent
     bma_context = None
-    if agent is not None:
+    if course.agent is not None:
+        started = course.doses[0].date if course.doses and not course.stopped else None
+        last = course.doses[-1].date if course.doses else None
         bma_context = {
-            "agent": agent,
-            "started": bma.course_start.isoformat() if bma.course_start else None,
-            "last_dose": bma.last_dose.isoformat() if bma.last_dose else None,
+            "agent": course.agent,
+            "started": started.isoformat() if started else None,
+            "last_dose": last.isoformat() if last else None,
         }
     patient = {
         "age": age_on(record, as_of),
@@ -111,10 +114,11 @@ def triage_input(
         report = found[1]
         symptoms = [s.model_dump(mode="json", exclude_none=True) for s in report.symptoms]
         free_text = report.free_text
+    # Only the labs triage reads: a two-year history would otherwise be dumped and validated
+    # again on every assessment for nothing.
     labs = [
         lab.model_dump(mode="json", exclude_none=True)
-        for lab in record.labs
-        if lab.code in ANALYTES
+        for lab in labs_read([lab for lab in record.labs if lab.code in ANALYTES])
     ]
     return {
         "as_of": as_of.isoformat(),
@@ -126,10 +130,10 @@ def triage_input(
 
 
 def run_triage(
-    record: Record, as_of: dt.date, bma: Bma, bone_metastases: bool | None
+    record: Record, as_of: dt.date, course: Course, bone_metastases: bool | None
 ) -> TriageResult:
     """The single call into the triage engine."""
-    data = triage_input(record, as_of, bma, bone_metastases)
+    data = triage_input(record, as_of, course, bone_metastases)
     try:
         return triage(data)
     except InputError as exc:

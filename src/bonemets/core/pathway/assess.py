@@ -15,7 +15,7 @@ from bonemets.core.pathway.alerts import (
     run_triage,
     triage_alerts,
 )
-from bonemets.core.pathway.bma import assess_bma
+from bonemets.core.pathway.bma import assess_bma, current_course
 from bonemets.core.pathway.facts import age_on
 from bonemets.core.pathway.lesions import assess_lesions
 from bonemets.core.pathway.models import Assessment, PathwaySettings, PatientSummary
@@ -47,10 +47,16 @@ def assess_with_triage(
     settings = settings or PathwaySettings()
     record = record.as_of(as_of)  # the one place the record is cut: later code sees no future
     mets = bone_metastases(record)
-    # A first pass without calcium gives the BMA context triage needs; calcium comes from triage.
-    draft = assess_bma(record, as_of, bone_metastases=mets is True, calcium=None)
-    triaged = run_triage(record, as_of, draft, mets)
-    bma = assess_bma(record, as_of, bone_metastases=mets is True, calcium=calcium_finding(triaged))
+    # Triage needs the current course; the BMA checks need the calcium triage graded.
+    course = current_course(record)
+    triaged = run_triage(record, as_of, course, mets)
+    bma = assess_bma(
+        record,
+        as_of,
+        bone_metastases=mets is True,
+        calcium=calcium_finding(triaged),
+        course=course,
+    )
     monitoring = assess_monitoring(record, as_of, settings)
     lesions = assess_lesions(record)
     alerts = (

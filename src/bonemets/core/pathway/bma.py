@@ -601,9 +601,16 @@ def suggestions_for(course: Course, interval: float | None, as_of: dt.date) -> l
 
 
 def assess_bma(
-    record: Record, as_of: dt.date, *, bone_metastases: bool, calcium: CalciumFinding | None
+    record: Record,
+    as_of: dt.date,
+    *,
+    bone_metastases: bool,
+    calcium: CalciumFinding | None,
+    course: Course | None = None,
 ) -> Bma:
-    course = current_course(record)
+    """The BMA answer; `course` is `current_course(record)` when the caller already has it."""
+    if course is None:
+        course = current_course(record)
     if course.agent is None:
         if not bone_metastases:
             return Bma(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from bonemets.core.knowledge import load
 from bonemets.core.labs import Grade, Sex, corrected_calcium, ctcae_grade
@@ -213,6 +215,45 @@ def _interpret_labs(ctx: Context) -> None:
                 ctx.anaemia = _pick_worse(ctx.anaemia, graded)
     for lab in _current(by_code.get("vitamin_d_25oh", [])):
         keep("vitamin_d_25oh", lab, lab.value, None)
+
+
+class _Dated(Protocol):
+    @property
+    def code(self) -> str: ...
+    @property
+    def date(self) -> dt.date | None: ...
+
+
+D = TypeVar("D", bound=_Dated)
+
+
+def labs_read(labs: Sequence[D]) -> list[D]:
+    """The labs `_interpret_labs` can read, in their given order: the current values of each
+    analyte it grades (all calcium kinds as one), and the albumins a current calcium may pair
+    with. Triage of these gives the same result as triage of all `labs` (a property test checks
+    it); a caller with a long history passes these and saves validating the rest."""
+    by_code: dict[str, list[D]] = {}
+    for lab in labs:
+        by_code.setdefault(lab.code, []).append(lab)
+    keep: set[int] = set()
+
+    def current(group: Sequence[D]) -> list[D]:
+        if any(x.date is None for x in group):
+            return list(group)
+        latest = max((x.date for x in group if x.date is not None), default=None)
+        return [x for x in group if x.date == latest]
+
+    calcium = current([x for c in CALCIUM_CRITERIA for x in by_code.get(c, [])])
+    keep.update(id(x) for x in calcium)
+    for code in (*OTHER_CRITERIA, "vitamin_d_25oh"):
+        keep.update(id(x) for x in current(by_code.get(code, [])))
+    window = dt.timedelta(days=int(load("labs")["albumin_pairing_days"]))
+    days = {x.date for x in calcium if x.date is not None}
+    for albumin in by_code.get("albumin", []):
+        d = albumin.date
+        if d is None or any(day - window <= d <= day for day in days):
+            keep.add(id(albumin))
+    return [x for x in labs if id(x) in keep]
 
 
 def _albumin_for(calcium: Lab, albumins: list[Lab]) -> Lab | None:
