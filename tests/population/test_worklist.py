@@ -146,6 +146,20 @@ def test_corrupt_line_and_refused_patient(
     )
 
 
+def test_files_cut_into_chunks_give_the_same_answer_and_line_numbers(
+    small_export: Path, tmp_path: Path, as_of: dt.date
+) -> None:
+    """Pass 1 reads 4 KiB pieces of each file in two processes: rows, summary and every problem's
+    file and line number are those of reading each file whole in one process."""
+    d = damage(small_export, tmp_path / "damaged")
+    whole = worklist(d.export, tmp_path / "whole", as_of, workers=1, chunk_bytes=1 << 30)
+    cut = worklist(d.export, tmp_path / "cut", as_of, workers=2, chunk_bytes=4096)
+    assert cut == whole
+    problems = [(tmp_path / n / "problems.ndjson").read_bytes() for n in ("whole", "cut")]
+    assert problems[0] == problems[1]
+    assert b"corrupt_line" in problems[0]
+
+
 def test_medication_by_reference_is_resolved(tmp_path: Path, as_of: dt.date) -> None:
     export = tmp_path / "meds"
     export.mkdir()

@@ -1,13 +1,16 @@
 """The local engine: a Bulk Data export -> worklist rows on one machine, in bounded memory.
 
-Pass 1 streams every line once and spills it, tagged with its file and line number, to one of K
-bucket files chosen by a hash of its patient key (`keys.classify`), in a temporary folder. Lines
+Pass 1 cuts the export into chunks (a plain file at line boundaries, a gzipped file whole) and
+streams them in `workers` processes; each line is spilled, tagged with its chunk and its line
+number within the chunk, to one of K bucket files chosen by a hash of its patient key
+(`keys.classify`). Each worker writes its own set of bucket files, so nothing is shared. Lines
 that name no patient are handled there and then (a Medication is kept for the patients that
-reference it). Pass 2 takes the buckets one at a time (in worker processes when asked), groups each
-bucket's lines by patient, runs `patient.assess_group` per patient and writes the bucket's rows,
-sorted, to a run file. The runs are then merged in worklist order. K grows with the export, so a
-bucket (and so memory) stays about `bucket_bytes` however large the export; a bucket that still
-comes out too large is split again with an independent hash.
+reference it). Once every chunk is read, chunk line counts give each chunk's first line number.
+Pass 2 takes the buckets one at a time (in worker processes when asked), groups each bucket's
+lines by patient, runs `patient.assess_group` per patient and writes the bucket's rows, sorted, to a
+run file. The runs are then merged in worklist order. K grows with the export, so a bucket (and so
+memory) stays about `bucket_bytes` however large the export; a bucket that still comes out too
+large is split again with an independent hash.
 """
 
 from __future__ import annotations
@@ -42,9 +45,12 @@ from bonemets.population.patient import (
 Json = dict[str, Any]
 
 DEFAULT_BUCKET_BYTES = 32 << 20
+DEFAULT_CHUNK_BYTES = 16 << 20
 MAX_BUCKETS = 1024
 GZIP_RATIO = 8  # uncompressed bytes per gzipped byte, to size the buckets before reading
 MAX_SPLIT_DEPTH = 4
+KEY_CACHE = 200_000  # reference -> (key, bucket) memo; cleared when full, so memory stays bounded
+PROGRESS_EVERY = 50_000
 
 ProgressFn = Callable[[str, int, int], None]  # (phase, lines or patients, resources)
 
@@ -60,55 +66,151 @@ def estimated_bytes(files: list[Path]) -> int:
     return sum(p.stat().st_size * (GZIP_RATIO if p.name.endswith(".gz") else 1) for p in files)
 
 
+# --- pass 1 ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Bytes [start, end) of file `file` (index into the export's files); end -1: to the end."""
+
+    index: int
+    file: int
+    start: int
+    end: int
+
+
+def plan_chunks(files: list[Path], chunk_bytes: int) -> list[Chunk]:
+    """Cut plain files into chunks of about `chunk_bytes` at line boundaries; a gzipped file is
+    one chunk (it cannot be entered in the middle)."""
+    chunks: list[Chunk] = []
+    for fi, path in enumerate(files):
+        size = path.stat().st_size
+        if path.name.endswith(".gz") or size <= chunk_bytes:
+            chunks.append(Chunk(len(chunks), fi, 0, -1))
+            continue
+        cuts = [0]
+        with path.open("rb") as fh:
+            while cuts[-1] + chunk_bytes < size:
+                fh.seek(cuts[-1] + chunk_bytes - 1)
+                fh.readline()  # to just after the next newline
+                if fh.tell() >= size:
+                    break
+                cuts.append(fh.tell())
+        for a, b in zip(cuts, [*cuts[1:], -1], strict=True):
+            chunks.append(Chunk(len(chunks), fi, a, b))
+    return chunks
+
+
+def balance(chunks: list[Chunk], files: list[Path], parts: int) -> list[list[Chunk]]:
+    """Share chunks between `parts` workers, largest first to the least loaded (by bytes)."""
+
+    def size(c: Chunk) -> int:
+        end = c.end if c.end >= 0 else files[c.file].stat().st_size
+        return (end - c.start) * (GZIP_RATIO if files[c.file].name.endswith(".gz") else 1)
+
+    loads = [0] * parts
+    groups: list[list[Chunk]] = [[] for _ in range(parts)]
+    for c in sorted(chunks, key=lambda c: (-size(c), c.index)):
+        i = loads.index(min(loads))
+        groups[i].append(c)
+        loads[i] += size(c)
+    return [sorted(g, key=lambda c: c.index) for g in groups if g]
+
+
+@dataclass(slots=True)
+class SpillTask:
+    part: int
+    chunks: list[Chunk]
+    files: list[Path]
+    root: Path
+    tmp: Path
+    n_buckets: int
+
+
 @dataclass(slots=True)
 class SpillResult:
-    buckets: list[Path]
+    buckets: list[list[Path]]  # bucket -> its part files (one per spill worker)
     meds: dict[str, Json]
     stats: Stats
-    problems: list[Problem]
+    problems: list[Problem]  # `line` relative to the chunk until `number_lines`
+    chunk_lines: dict[int, int]
+    problem_chunks: list[int]
+    chunk_file: list[int] = field(default_factory=list)  # chunk -> file index
+    chunk_base: list[int] = field(default_factory=list)  # chunk -> line number before it
 
 
-def _open_lines(path: Path, stack: ExitStack) -> tuple[IO[bytes], IO[bytes]]:
-    """(line reader, raw file): the raw file's position tells how far a gzip file is read."""
+def _chunk_lines(path: Path, chunk: Chunk, stack: ExitStack) -> Iterator[bytes]:
     raw = stack.enter_context(path.open("rb", buffering=1 << 20))
     if path.name.endswith(".gz"):
-        return cast(IO[bytes], stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))), raw
-    return raw, raw
+        yield from cast(IO[bytes], stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")))
+        return
+    raw.seek(chunk.start)
+    if chunk.end < 0:
+        yield from raw
+        return
+    left = chunk.end - chunk.start
+    for line in raw:
+        yield line
+        left -= len(line)
+        if left <= 0:
+            return
 
 
-def spill(
-    files: list[Path],
-    root: Path,
-    tmp: Path,
-    n_buckets: int,
-    progress: ProgressFn | None = None,
-) -> SpillResult:
-    """Pass 1: every line of `files` into one of `n_buckets` files in `tmp`, by patient."""
+_REPORT: Callable[[int], None] | None = None  # lines read, for the progress bar
+
+
+def _init_spill(report: Callable[[int], None] | None) -> None:
+    global _REPORT
+    _REPORT = report
+
+
+class _SharedCounter:
+    """Spill workers add the lines they read; the parent shows the total."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, n: int) -> None:
+        with self.value.get_lock():
+            self.value.value += n
+
+
+def spill_part(task: SpillTask) -> SpillResult:
+    """Pass 1 for one worker's chunks: every line into this worker's bucket files."""
     stats = Stats()
     problems: list[Problem] = []
+    problem_chunks: list[int] = []
     meds: dict[str, Json] = {}
-    paths = [tmp / f"bucket-{i:04d}" for i in range(n_buckets)]
+    chunk_lines: dict[int, int] = {}
+    n = task.n_buckets
+    paths = [task.tmp / f"bucket-{i:04d}.{task.part}" for i in range(n)]
+    memo: dict[bytes, tuple[bytes, int]] = {}
+    pending = 0
     with ExitStack() as outs:
-        writers = [outs.enter_context(p.open("wb", buffering=1 << 16)) for p in paths]
-        for fi, path in enumerate(files):
-            name = path.relative_to(root).as_posix()
-            done = 0
+        writers = [outs.enter_context(p.open("wb", buffering=1 << 16)).write for p in paths]
+        for chunk in task.chunks:
+            path = task.files[chunk.file]
+            name = path.relative_to(task.root).as_posix()
+            lineno = 0
             with ExitStack() as stack:
-                reader, _raw = _open_lines(path, stack)
-                for lineno, raw_line in enumerate(reader, 1):
+                for raw_line in _chunk_lines(path, chunk, stack):
+                    lineno += 1
                     line = raw_line.rstrip(b"\r\n")
                     if not line.strip():
                         continue
-                    done += 1
-                    if done == 50_000:
-                        if progress is not None:
-                            progress("read", done, 0)
-                        done = 0
+                    pending += 1
+                    if pending == PROGRESS_EVERY and _REPORT is not None:
+                        _REPORT(pending)
+                        pending = 0
                     c = classify(line)
                     if isinstance(c, Keyed):
-                        writers[bucket_of(c.key, n_buckets)].write(
-                            b"%d\t%d\t%s\t%s\n" % (fi, lineno, orjson.dumps(c.key), line)
-                        )
+                        ref = c.key.encode()
+                        hit = memo.get(ref)
+                        if hit is None:
+                            if len(memo) >= KEY_CACHE:
+                                memo.clear()
+                            hit = memo[ref] = (orjson.dumps(c.key), bucket_of(c.key, n))
+                        writers[hit[1]](b"%s\t%d:%d\t%s\n" % (hit[0], chunk.index, lineno, line))
                         continue
                     src = Source(name, lineno)
                     if isinstance(c, Corrupt):
@@ -120,9 +222,69 @@ def spill(
                             meds[med["id"]] = med
                     stats.add(st)
                     problems += probs
-            if progress is not None and done:
-                progress("read", done, 0)
-    return SpillResult(paths, meds, stats, problems)
+                    problem_chunks += [chunk.index] * len(probs)
+            chunk_lines[chunk.index] = lineno
+    if pending and _REPORT is not None:
+        _REPORT(pending)
+    return SpillResult([[p] for p in paths], meds, stats, problems, chunk_lines, problem_chunks)
+
+
+def first_lines(chunks: list[Chunk], chunk_lines: dict[int, int]) -> list[int]:
+    """The line number before each chunk's first line, in its file."""
+    base = [0] * len(chunks)
+    seen: dict[int, int] = {}
+    for c in chunks:  # in file order, then byte order
+        base[c.index] = seen.get(c.file, 0)
+        seen[c.file] = base[c.index] + chunk_lines[c.index]
+    return base
+
+
+def spill(
+    files: list[Path],
+    root: Path,
+    tmp: Path,
+    n_buckets: int,
+    progress: ProgressFn | None = None,
+    *,
+    workers: int = 1,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> SpillResult:
+    """Pass 1: every line of `files` into one of `n_buckets` buckets in `tmp`, by patient."""
+    chunks = plan_chunks(files, chunk_bytes)
+    groups = balance(chunks, files, max(1, workers))
+    tasks = [SpillTask(i, g, files, root, tmp, n_buckets) for i, g in enumerate(groups)]
+    if len(tasks) <= 1:
+        _init_spill(None if progress is None else (lambda n: progress("read", n, 0)))
+        parts = [spill_part(t) for t in tasks]
+    else:
+        ctx = mp.get_context(_method())
+        counter = ctx.Value("q", 0)
+        with ctx.Pool(len(tasks), _init_spill, (_SharedCounter(counter),)) as pool:
+            pending = pool.map_async(spill_part, tasks)
+            shown = 0
+            while True:
+                pending.wait(0.25)
+                if progress is not None and counter.value > shown:
+                    progress("read", counter.value - shown, 0)
+                    shown = counter.value
+                if pending.ready():
+                    break
+            parts = pending.get()
+    merged = SpillResult([[] for _ in range(n_buckets)], {}, Stats(), [], {}, [])
+    for part in parts:
+        for i, b in enumerate(part.buckets):
+            merged.buckets[i] += b
+        merged.meds.update(part.meds)
+        merged.stats.add(part.stats)
+        merged.chunk_lines.update(part.chunk_lines)
+        merged.problems += part.problems
+        merged.problem_chunks += part.problem_chunks
+    merged.chunk_file = [c.file for c in chunks]
+    merged.chunk_base = base = first_lines(chunks, merged.chunk_lines)
+    for problem, ci in zip(merged.problems, merged.problem_chunks, strict=True):
+        if problem.line is not None:
+            problem.line += base[ci]
+    return merged
 
 
 # --- pass 2 ---------------------------------------------------------------------------------------
@@ -131,9 +293,17 @@ def spill(
 @dataclass(slots=True)
 class _Context:
     names: list[str]
+    chunk_file: list[int]
+    chunk_base: list[int]
     meds: dict[str, Json]
     as_of: dt.date
     bucket_bytes: int
+
+    def source(self, tag: bytes) -> Source:
+        """The file and line of a spilled line's ``chunk:line`` tag."""
+        chunk, _, line = tag.partition(b":")
+        c = int(chunk)
+        return Source(self.names[self.chunk_file[c]], self.chunk_base[c] + int(line))
 
 
 _CTX: _Context | None = None
@@ -152,52 +322,68 @@ class BucketResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _resplit(path: Path, parts: int, salt: int) -> list[Path]:
-    outs = [path.with_name(f"{path.name}.{salt}-{i:03d}") for i in range(parts)]
+def _size(paths: list[Path]) -> int:
+    return sum(p.stat().st_size for p in paths)
+
+
+def _resplit(paths: list[Path], parts: int, salt: int) -> list[list[Path]]:
+    first = paths[0]
+    outs = [first.with_name(f"{first.name}.{salt}-{i:03d}") for i in range(parts)]
     with ExitStack() as stack:
         writers = [stack.enter_context(p.open("wb", buffering=1 << 16)) for p in outs]
-        with path.open("rb") as fh:
-            for line in fh:
-                key = orjson.loads(line.split(b"\t", 3)[2])
-                writers[bucket_of(key, parts, salt)].write(line)
-    path.unlink()
-    return outs
+        for path in paths:
+            with path.open("rb") as fh:
+                for line in fh:
+                    key = orjson.loads(line.split(b"\t", 1)[0])
+                    writers[bucket_of(key, parts, salt)].write(line)
+            path.unlink()
+    return [[p] for p in outs]
 
 
-def _bucket_rows(path: Path, ctx: _Context, depth: int, out: BucketResult, rows: list[Row]) -> None:
-    size = path.stat().st_size
+def _bucket_rows(
+    paths: list[Path], ctx: _Context, depth: int, out: BucketResult, rows: list[Row]
+) -> None:
+    size = _size(paths)
     if size > 2 * ctx.bucket_bytes and depth < MAX_SPLIT_DEPTH:
-        parts = _resplit(path, math.ceil(size / ctx.bucket_bytes), depth + 1)
-        if sum(1 for p in parts if p.stat().st_size) > 1:  # one huge patient cannot be split
+        parts = _resplit(paths, math.ceil(size / ctx.bucket_bytes), depth + 1)
+        if sum(1 for p in parts if _size(p)) > 1:  # one huge patient cannot be split
             for part in parts:
                 _bucket_rows(part, ctx, depth + 1, out, rows)
             return
-        path = next(p for p in parts if p.stat().st_size)
-    groups: dict[bytes, list[tuple[Source, bytes]]] = {}
-    with path.open("rb") as fh:
-        for raw in fh:
-            fi, lineno, key, line = raw.rstrip(b"\n").split(b"\t", 3)
-            groups.setdefault(key, []).append((Source(ctx.names[int(fi)], int(lineno)), line))
-    path.unlink()
+        paths = next(p for p in parts if _size(p))
+    groups: dict[bytes, list[tuple[bytes, bytes]]] = {}
+    for path in paths:
+        with path.open("rb") as fh:
+            for raw in fh:
+                key, tag, line = raw.rstrip(b"\n").split(b"\t", 2)
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [(tag, line)]
+                else:
+                    group.append((tag, line))
+        path.unlink()
     for key in sorted(groups):
-        result = assess_group(orjson.loads(key), groups.pop(key), ctx.meds, ctx.as_of)
+        result = assess_group(
+            orjson.loads(key), groups.pop(key), ctx.meds, ctx.as_of, source=ctx.source
+        )
         out.stats.add(result.stats)
         out.problems += result.problems
         if result.row is not None:
             rows.append(result.row)
 
 
-def process_bucket(path: Path) -> BucketResult:
-    """Pass 2 for one bucket: its patients' rows, sorted, in a run file next to it."""
+def process_bucket(paths: list[Path]) -> BucketResult:
+    """Pass 2 for one bucket (its part files): its patients' rows, sorted, in a run file."""
     ctx = _CTX
     assert ctx is not None
-    run = path.with_name(path.name + ".run")
+    run = paths[0].with_name(paths[0].name.split(".")[0] + ".run")
     out = BucketResult(run, 0, Stats())
     rows: list[Row] = []
-    if path.stat().st_size:
-        _bucket_rows(path, ctx, 0, out, rows)
+    if _size(paths):
+        _bucket_rows(paths, ctx, 0, out, rows)
     else:
-        path.unlink()
+        for p in paths:
+            p.unlink()
     rows.sort(key=sort_key)
     with run.open("wb") as fh:
         for row in rows:
@@ -225,6 +411,10 @@ class LocalResult:
     buckets: int
 
 
+def _method() -> str:
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
 def run_local(
     export_dir: Path,
     as_of: dt.date,
@@ -232,14 +422,17 @@ def run_local(
     *,
     workers: int = 2,
     bucket_bytes: int = DEFAULT_BUCKET_BYTES,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     progress: ProgressFn | None = None,
 ) -> LocalResult:
     """Both passes; the caller merges `runs` (in `tmp`) with `merge_runs`."""
     files = export_files(export_dir)
     n_buckets = max(1, min(MAX_BUCKETS, math.ceil(estimated_bytes(files) / bucket_bytes)))
-    spilled = spill(files, export_dir, tmp, n_buckets, progress)
+    spilled = spill(
+        files, export_dir, tmp, n_buckets, progress, workers=workers, chunk_bytes=chunk_bytes
+    )
     names = [p.relative_to(export_dir).as_posix() for p in files]
-    ctx = _Context(names, spilled.meds, as_of, bucket_bytes)
+    ctx = _Context(names, spilled.chunk_file, spilled.chunk_base, spilled.meds, as_of, bucket_bytes)
     stats, problems = spilled.stats, spilled.problems
     runs: list[Path] = []
     if progress is not None:
@@ -254,11 +447,10 @@ def run_local(
 
     if workers <= 1:
         _init_worker(ctx)
-        for path in spilled.buckets:
-            collect(process_bucket(path))
+        for paths in spilled.buckets:
+            collect(process_bucket(paths))
     else:
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        with mp.get_context(method).Pool(workers, _init_worker, (ctx,)) as pool:
+        with mp.get_context(_method()).Pool(workers, _init_worker, (ctx,)) as pool:
             for res in pool.imap_unordered(process_bucket, spilled.buckets):
                 collect(res)
     runs.sort()

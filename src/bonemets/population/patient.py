@@ -12,9 +12,9 @@ A patient the adapter refuses is listed, not dropped: level ``error``, the reaso
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -201,18 +201,27 @@ def error_row(key: str, record_id: str, reason: str, resources: int, skipped: in
     )
 
 
+def _itself(source: Any) -> Source:
+    return cast(Source, source)
+
+
 def assess_group(
     key: str,
-    lines: Iterable[tuple[Source, bytes]],
+    lines: Iterable[tuple[Any, bytes]],
     meds: Mapping[str, Json],
     as_of: dt.date,
     settings: PathwaySettings | None = None,
+    *,
+    source: Callable[[Any], Source] = _itself,
 ) -> GroupResult:
-    """The worklist row of patient `key` from all its NDJSON lines (any order, any source)."""
+    """The worklist row of patient `key` from all its NDJSON lines (any order, any source).
+
+    Each line comes with where it was read: a `Source`, or a cheaper tag that `source` turns into
+    one when a problem must be reported (most lines never need it)."""
     stats = Stats()
     problems: list[Problem] = []
     resources: list[Json] = []
-    for src, line in sorted(lines, key=lambda x: x[1]):
+    for tag, line in sorted(lines, key=lambda x: x[1]):
         stats.lines += 1
         try:
             res = parse_line(line)
@@ -222,6 +231,7 @@ def assess_group(
             reason = "not a JSON object"
         if not isinstance(res, dict):
             stats.corrupt_lines += 1
+            src = source(tag)
             problems.append(
                 Problem("corrupt_line", src.file, src.line, key, None, reason, src.crc, src.length)
             )

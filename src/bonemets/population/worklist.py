@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from bonemets.population.local import (
     DEFAULT_BUCKET_BYTES,
+    DEFAULT_CHUNK_BYTES,
     default_workers,
     export_files,
     merge_runs,
@@ -124,6 +125,7 @@ def run_worklist(
     engine: Engine = "local",
     workers: int | None = None,
     bucket_bytes: int = DEFAULT_BUCKET_BYTES,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     master: str | None = None,
     spark: Any = None,
     tmp_dir: Path | None = None,
@@ -151,6 +153,7 @@ def run_worklist(
                 Path(tmp),
                 workers=n_workers,
                 bucket_bytes=bucket_bytes,
+                chunk_bytes=chunk_bytes,
                 progress=meter,
             )
             rows, stats, problems = merge_runs(local.runs), local.stats, local.problems
