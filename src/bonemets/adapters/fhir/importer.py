@@ -145,8 +145,23 @@ def _make(model: type[M], data: Json) -> M:
         raise Refused(f"{model.__name__}: {exc.field}: {exc.message}") from None
 
 
+_PARSED_DAYS: dict[str, dt.date] = {}  # a memo: a visit's resources share their timestamps
+_PARSED_DAYS_MAX = 50_000
+
+
 def parse_date(value: Any, what: str) -> dt.date:
     """The calendar day of a FHIR date / dateTime / instant (as written, no time-zone shift)."""
+    day = _PARSED_DAYS.get(value) if isinstance(value, str) else None
+    if day is not None:
+        return day
+    day = _parse_date(value, what)
+    if len(_PARSED_DAYS) >= _PARSED_DAYS_MAX:
+        _PARSED_DAYS.clear()
+    _PARSED_DAYS[value] = day
+    return day
+
+
+def _parse_date(value: Any, what: str) -> dt.date:
     if not isinstance(value, str):
         raise Refused(f"{what} is not a date: {value!r}")
     m = _DATE.match(value)
