@@ -320,3 +320,59 @@ def test_load_record_reports_a_refused_patient(tmp_path: Path) -> None:
     path.write_bytes(orjson.dumps(bundle))
     with pytest.raises(FormatError, match="Observation/bad"):
         load_record(path)
+
+
+def _request(status: str, intent: str) -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": f"{status}-{intent}",
+        "status": status,
+        "intent": intent,
+        "subject": {"reference": "Patient/p1"},
+        "authoredOn": "2026-01-05",
+        "medicationCodeableConcept": {"coding": [{"system": RX, "code": "77655"}]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "intent", "stop"),
+    [("stopped", "plan", True), ("stopped", "order", False), ("active", "order", False)],
+)
+def test_a_stopped_order_is_not_a_stop_on_the_day_it_was_written(
+    status: str, intent: str, stop: bool
+) -> None:
+    result = fhir_to_records([patient("p1"), _request(status, intent)])
+    (plan,) = result.records["p1"].bma_plans
+    assert (plan.agent, plan.date, plan.stop) == ("zoledronic_acid", dt.date(2026, 1, 5), stop)
+    noted = any("stopped on an unknown date" in n for n in result.notes)
+    assert noted is (status == "stopped" and intent == "order")
+
+
+def test_a_bone_metastasis_observation_with_its_site_as_value_is_a_lesion() -> None:
+    """How our Synthea module records a lesion (the GMF has no body site on a condition)."""
+
+    def finding(rid: str, site: str, day: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Observation",
+            "id": rid,
+            "status": "final",
+            "code": {"coding": [{"system": SCT, "code": "94222008"}]},
+            "subject": {"reference": "Patient/p1"},
+            "effectiveDateTime": day,
+            "valueCodeableConcept": {"coding": [{"system": SCT, "code": site}]},
+        }
+
+    result = fhir_to_records(
+        [
+            patient("p1"),
+            finding("f2", "77435000", "2026-06-01"),  # T8 again, later: one lesion
+            finding("f1", "77435000", "2026-02-01T10:00:00Z"),  # T8
+            finding("f3", "71341001", "2026-02-01"),  # the whole femur: no region, noted
+        ]
+    )
+    record = result.records["p1"]
+    assert [(x.site, x.date) for x in record.lesions] == [("T8", dt.date(2026, 2, 1))]
+    assert record.cancer is not None and record.cancer.bone_metastases is True
+    assert record.cancer.bone_metastases_date == dt.date(2026, 2, 1)
+    assert any("f3: bone metastasis site not placed" in n for n in result.notes)
+    assert result.counts["Observation"].skipped == 1

@@ -129,20 +129,27 @@ def test_assess_on_each_patient(module_cohort: list[Patient]) -> None:
     assert "not_due" in statuses
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "adapter gap: Synthea's GMF has no body site on ConditionOnset or Observation, so the "
-        "module puts each lesion site on ImagingStudy.series.bodySite (SNOMED skeletal sites "
-        "from fhir_codes.toml [body_sites]); fhir_to_records reads only the modality of an "
-        "ImagingStudy and makes lesions only from Condition.bodySite or bone-lesion "
-        "Observations, so record.lesions stays empty"
-    ),
-)
-def test_lesions_are_read(module_cohort: list[Patient]) -> None:
+SITE_OF = {
+    "77435000": "T8",
+    "55492004": "L3",
+    "22356005": "pelvis_ilium",
+    "29627003": "femur_head_neck",
+    "113197003": "rib",
+}
+
+
+def test_lesions_are_read_at_their_site_and_date(module_cohort: list[Patient]) -> None:
+    """Each bone-metastasis finding Observation (site as its value) is one lesion, dated by it."""
     for p, record, as_of in on_pathway(module_cohort):
-        assert record.lesions, p.path.name
-        assert assess(record, as_of).lesions
+        findings = {
+            (SITE_OF[r["valueCodeableConcept"]["coding"][0]["code"]], r["effectiveDateTime"][:10])
+            for r in p.resources
+            if r["resourceType"] == "Observation" and r["code"]["coding"][0]["code"] == BONE_METS
+        }
+        assert findings, p.path.name
+        lesions = {(x.site, x.date.isoformat()) for x in record.lesions}
+        assert lesions == findings, p.path.name
+        assert {x.site for x in assess(record, as_of).lesions} == {s for s, _ in findings}
 
 
 def test_generation_is_deterministic(

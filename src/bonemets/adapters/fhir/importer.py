@@ -304,7 +304,25 @@ class _Patient:
                     return self.receptor(res, t.receptor_by_loinc[value])
             elif system == CS_OBSERVATION and value == "bone-lesion":
                 return self.lesion(res)
+            elif (
+                isinstance(system, str)
+                and isinstance(value, str)
+                and t.conditions.get((system, value)) == "bone_metastasis"
+            ):
+                return self.metastasis_finding(res)
         return False
+
+    def metastasis_finding(self, res: Json) -> bool:
+        """An Observation coded as a bone metastasis whose value is the skeletal site (how a
+        Synthea module, which cannot put a body site on a condition, records where it is):
+        read as a bone-metastasis condition at that site, dated by the observation."""
+        site = self.site(res.get("valueCodeableConcept")) or self.site(res.get("bodySite"))
+        if site is None:
+            self.note(f"Observation/{res.get('id')}: bone metastasis site not placed in a region")
+            return False
+        self.bone_mets.append((True, self._effective(res), [site]))
+        self.cancer_seen = True
+        return True
 
     def _effective(self, res: Json) -> dt.date:
         if "effectiveDateTime" in res:
@@ -599,10 +617,20 @@ class _Patient:
             return False
         if "authoredOn" not in res:
             raise Refused("no authoredOn date")
+        # A stopped *plan* authored on a day is a decision to stop on that day (how bonemets
+        # writes one). A stopped *order* (Synthea writes every ended prescription so) says only
+        # that it ended some time after it was authored: read as started then, never as a stop on
+        # the day it began, which would silence every later due date.
+        stop = status == "stopped" and res.get("intent") == "plan"
+        if status == "stopped" and not stop:
+            self.note(
+                f"MedicationRequest/{res.get('id')}: {agent} order stopped on an unknown date; "
+                "read as started on authoredOn"
+            )
         data: Json = {
             "agent": agent,
             "date": parse_date(res["authoredOn"], "authoredOn"),
-            "stop": status == "stopped",
+            "stop": stop,
         }
         instructions = res.get("dosageInstruction")
         if isinstance(instructions, list) and instructions and isinstance(instructions[0], dict):
@@ -853,7 +881,9 @@ class _Patient:
                 dates = [d for p, d, _ in self.bone_mets if p is present and d is not None]
                 data["bone_metastases"] = present
                 data["bone_metastases_date"] = min(dates) if dates else None
-                for p, d, sites in self.bone_mets:
+                # Earliest first: a site seen again later keeps the date it was first seen.
+                by_date = sorted(self.bone_mets, key=lambda x: (x[1] is None, x[1] or dt.date.min))
+                for p, d, sites in by_date:
                     for site in sites:
                         if p is not True or site in covered:
                             continue
