@@ -217,6 +217,12 @@ def _interpret_labs(ctx: Context) -> None:
         keep("vitamin_d_25oh", lab, lab.value, None)
 
 
+# What `_interpret_labs` grades, by analyte; the calcium kinds share one "current" date.
+_READ_GROUP = {code: "calcium" for code in CALCIUM_CRITERIA} | {
+    code: code for code in (*OTHER_CRITERIA, "vitamin_d_25oh")
+}
+
+
 class _Dated(Protocol):
     @property
     def code(self) -> str: ...
@@ -232,28 +238,34 @@ def labs_read(labs: Sequence[D]) -> list[D]:
     analyte it grades (all calcium kinds as one), and the albumins a current calcium may pair
     with. Triage of these gives the same result as triage of all `labs` (a property test checks
     it); a caller with a long history passes these and saves validating the rest."""
-    by_code: dict[str, list[D]] = {}
+    # One pass for the latest date of each analyte (calcium kinds as one); an undated value
+    # makes every value of its analyte current, as in `_current`.
+    latest: dict[str, dt.date] = {}
+    undated: set[str] = set()
     for lab in labs:
-        by_code.setdefault(lab.code, []).append(lab)
-    keep: set[int] = set()
-
-    def current(group: Sequence[D]) -> list[D]:
-        if any(x.date is None for x in group):
-            return list(group)
-        latest = max((x.date for x in group if x.date is not None), default=None)
-        return [x for x in group if x.date == latest]
-
-    calcium = current([x for c in CALCIUM_CRITERIA for x in by_code.get(c, [])])
-    keep.update(id(x) for x in calcium)
-    for code in (*OTHER_CRITERIA, "vitamin_d_25oh"):
-        keep.update(id(x) for x in current(by_code.get(code, [])))
+        group = _READ_GROUP.get(lab.code)
+        if group is None:
+            continue
+        if lab.date is None:
+            undated.add(group)
+        elif group not in latest or lab.date > latest[group]:
+            latest[group] = lab.date
+    if "calcium" in undated:
+        days = {x.date for x in labs if _READ_GROUP.get(x.code) == "calcium" and x.date}
+    else:
+        days = {latest["calcium"]} if "calcium" in latest else set()
     window = dt.timedelta(days=int(load("labs")["albumin_pairing_days"]))
-    days = {x.date for x in calcium if x.date is not None}
-    for albumin in by_code.get("albumin", []):
-        d = albumin.date
-        if d is None or any(day - window <= d <= day for day in days):
-            keep.add(id(albumin))
-    return [x for x in labs if id(x) in keep]
+    out: list[D] = []
+    for lab in labs:
+        group = _READ_GROUP.get(lab.code)
+        if group is None:
+            continue
+        d = lab.date
+        current = group in undated or d == latest.get(group)
+        pairs = group == "albumin" and (d is None or any(x - window <= d <= x for x in days))
+        if current or pairs:
+            out.append(lab)
+    return out
 
 
 def _albumin_for(calcium: Lab, albumins: list[Lab]) -> Lab | None:
