@@ -306,14 +306,15 @@ class Record(_Model):
     def as_of(self, day: dt.date) -> Record:
         """The record as it stood on `day`: everything dated after it is dropped.
 
-        Stop/resolution dates after `day` are not yet known on `day`, so they are cleared.
+        Stop/resolution dates after `day` are not yet known on `day`, so they are cleared (entries
+        are frozen: those that do not change are shared, not copied).
         """
 
         def keep(d: dt.date) -> bool:
             return d <= day
 
-        def known(d: dt.date | None) -> dt.date | None:
-            return d if d is not None and d <= day else None
+        def later(d: dt.date | None) -> bool:  # a stop not yet known on `day`
+            return d is not None and d > day
 
         demo = self.demographics.model_copy(
             update={
@@ -342,17 +343,17 @@ class Record(_Model):
                 "dental_procedures": [x for x in self.dental_procedures if keep(x.date)],
                 "imaging": [x for x in self.imaging if keep(x.date)],
                 "supplements": [
-                    x.model_copy(update={"stopped": known(x.stopped)})
+                    x.model_copy(update={"stopped": None}) if later(x.stopped) else x
                     for x in self.supplements
                     if keep(x.date)
                 ],
                 "conditions": [
-                    x.model_copy(update={"resolved": known(x.resolved)})
+                    x.model_copy(update={"resolved": None}) if later(x.resolved) else x
                     for x in self.conditions
                     if keep(x.date)
                 ],
                 "treatments": [
-                    x.model_copy(update={"stop": known(x.stop)})
+                    x.model_copy(update={"stop": None}) if later(x.stop) else x
                     for x in self.treatments
                     if keep(x.start)
                 ],
