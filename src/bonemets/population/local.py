@@ -30,7 +30,15 @@ from typing import IO, Any, cast
 
 import orjson
 
-from bonemets.population.keys import Corrupt, Keyed, Orphan, bucket_of, classify
+from bonemets.population.keys import (
+    Corrupt,
+    Keyed,
+    Orphan,
+    bucket_of,
+    classify,
+    fast_reference,
+    key_of_reference,
+)
 from bonemets.population.patient import (
     Problem,
     Row,
@@ -196,20 +204,26 @@ def spill_part(task: SpillTask) -> SpillResult:
                 for raw_line in _chunk_lines(path, chunk, stack):
                     lineno += 1
                     line = raw_line.rstrip(b"\r\n")
-                    if not line.strip():
+                    if not line or line.isspace():
                         continue
                     pending += 1
                     if pending == PROGRESS_EVERY and _REPORT is not None:
                         _REPORT(pending)
                         pending = 0
-                    c = classify(line)
-                    if isinstance(c, Keyed):
-                        ref = c.key.encode()
-                        hit = memo.get(ref)
-                        if hit is None:
+                    # Most lines: the reference's bytes, remembered with their key and bucket.
+                    ref = fast_reference(line)
+                    hit = memo.get(ref) if ref is not None else None
+                    if hit is None:
+                        key = key_of_reference(ref) if ref is not None else None
+                        if key is not None:
                             if len(memo) >= KEY_CACHE:
                                 memo.clear()
-                            hit = memo[ref] = (orjson.dumps(c.key), bucket_of(c.key, n))
+                            hit = memo[cast(bytes, ref)] = (orjson.dumps(key), bucket_of(key, n))
+                        else:
+                            c = classify(line)
+                            if isinstance(c, Keyed):
+                                hit = (orjson.dumps(c.key), bucket_of(c.key, n))
+                    if hit is not None:
                         writers[hit[1]](b"%s\t%d:%d\t%s\n" % (hit[0], chunk.index, lineno, line))
                         continue
                     src = Source(name, lineno)
