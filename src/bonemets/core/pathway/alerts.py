@@ -112,12 +112,12 @@ def triage_input(
     free_text = None
     if found is not None:
         report = found[1]
-        symptoms = [s.model_dump(mode="json", exclude_none=True) for s in report.symptoms]
+        symptoms = [s.model_dump(exclude_none=True) for s in report.symptoms]
         free_text = report.free_text
     # Only the labs triage reads: a two-year history would otherwise be dumped and validated
     # again on every assessment for nothing.
     labs = [
-        lab.model_dump(mode="json", exclude_none=True)
+        lab.model_dump(exclude_none=True)
         for lab in labs_read([lab for lab in record.labs if lab.code in ANALYTES])
     ]
     return {
