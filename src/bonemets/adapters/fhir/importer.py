@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -138,7 +138,8 @@ def _validation_reason(exc: ValidationError) -> str:
 
 def _make(model: type[M], data: Json) -> M:
     try:
-        return model.model_validate(data)
+        # model_validate without its Python wrapper: called for every entry of every patient.
+        return cast(M, model.__pydantic_validator__.validate_python(data))
     except ValidationError as exc:
         raise Refused(f"{model.__name__}: {_validation_reason(exc)}") from None
     except InputError as exc:
@@ -183,9 +184,16 @@ def _codings(cc: Any) -> list[Json]:
 
 
 def _code_in(cc: Any, system: str) -> str | None:
-    for c in _codings(cc):
-        if c.get("system") == system and isinstance(c.get("code"), str):
-            return str(c["code"])
+    if not isinstance(cc, dict):
+        return None
+    codings = cc.get("coding")
+    if not isinstance(codings, list):
+        return None
+    for c in codings:
+        if isinstance(c, dict) and c.get("system") == system:
+            code = c.get("code")
+            if isinstance(code, str):
+                return code
     return None
 
 
