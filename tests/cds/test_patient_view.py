@@ -3,10 +3,15 @@ an unreachable or disallowed server."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
+from bonemets.adapters.cds.models import CdsResponse
 from bonemets.adapters.cds.prefetch import CORE_KEYS, KEYS
+from bonemets.adapters.cds.service import cds_settings, today
 from tests.cds.conftest import (
     PID,
     TOKEN,
@@ -16,6 +21,7 @@ from tests.cds.conftest import (
     cards_of,
     free_port,
     hypercalcaemia_overdue,
+    patient,
     patient_view_request,
     prefetch_of,
 )
@@ -242,3 +248,38 @@ def test_refused_resources_are_listed(service: Service) -> None:
     refused = rules["cds.data_refused"]
     assert refused["indicator"] == "warning"
     assert "Observation/cr-1" in refused["detail"]
+
+
+def test_the_answer_is_the_response_models_own_json(service: Service) -> None:
+    response = service.client.post(
+        URL, json=patient_view_request(prefetch_of(hypercalcaemia_overdue()))
+    )
+    assert response.headers["content-type"] == "application/json"
+    model = CdsResponse.model_validate_json(response.content)
+    # The bytes on the wire are exactly the validated models serialised: nothing added or lost.
+    assert model.to_bytes() == response.content
+    assert orjson.loads(response.content) == model.to_json()
+    assert [c.indicator for c in model.cards][:1] == ["critical"]
+
+
+def test_each_patient_gets_its_own_link_and_each_rule_its_own_source(service: Service) -> None:
+    # Links and sources are validated once and shared between cards: never across patients.
+    other = "pat-2"
+    body = patient_view_request({"patient": patient(pid=other), "conditions": None})
+    body["context"]["patientId"] = other
+    cards_other = cards_of(service.client.post(URL, json=body))
+    cards_pid = cards_of(
+        service.client.post(URL, json=patient_view_request(prefetch_of(hypercalcaemia_overdue())))
+    )
+    assert {c["links"][0]["url"] for c in cards_other} == {
+        f"https://bonemets.test/patients/{other}"
+    }
+    assert {c["links"][0]["url"] for c in cards_pid} == {f"https://bonemets.test/patients/{PID}"}
+    for c in cards_pid:
+        assert c["source"]["label"].startswith(f"bonemets {c['source']['topic']['code']}")
+
+
+def test_the_dependencies_run_on_the_event_loop() -> None:
+    # A plain `def` dependency would be run in FastAPI's threadpool: two thread hops per call.
+    for dependency in (cds_settings, today):
+        assert inspect.iscoroutinefunction(dependency), dependency.__name__

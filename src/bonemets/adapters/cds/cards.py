@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bonemets import ENGINE_VERSION
 from bonemets.adapters.cds.models import SUMMARY_MAX as SUMMARY_MAX
@@ -94,6 +95,13 @@ class Finding:
 
 
 def _source(rule: str, ids: Sequence[str]) -> Source:
+    return _source_of(rule, tuple(ids))
+
+
+# Sources and links are frozen models, so one validated instance can sit on many cards: a rule's
+# source is the same on every call, and a response's link the same on each of its cards.
+@lru_cache(maxsize=1024)
+def _source_of(rule: str, ids: tuple[str, ...]) -> Source:
     known = sources()
     url = next((known[i].url for i in ids if i in known and known[i].url), None)
     shown = ", ".join(ids[:2]) + (", …" if len(ids) > 2 else "")
@@ -108,6 +116,11 @@ def _source(rule: str, ids: Sequence[str]) -> Source:
 
 
 def _sources_md(ids: Iterable[str]) -> str:
+    return _sources_md_of(tuple(ids))
+
+
+@lru_cache(maxsize=1024)
+def _sources_md_of(ids: tuple[str, ...]) -> str:
     known = sources()
     lines = []
     for sid in ids:
@@ -148,15 +161,6 @@ def card(f: Finding, ctx: Context) -> Card:
         f"_bonemets {ENGINE_VERSION}, as of {ctx.as_of}. Decision support: it does not replace "
         "clinical judgement._"
     )
-    links = [
-        Link.model_validate(
-            {
-                "label": "Open the patient in bonemets",
-                "url": f"{ctx.base_url}/patients/{ctx.patient_id}",
-                "type": "absolute",
-            }
-        )
-    ]
     return Card(
         uuid=str(uuid.uuid4()),
         summary=f.summary,
@@ -165,7 +169,18 @@ def card(f: Finding, ctx: Context) -> Card:
         source=_source(f.rule, f.sources),
         suggestions=f.suggestions or None,
         selectionBehavior="at-most-one" if f.suggestions else None,
-        links=links,
+        links=[_patient_link(ctx.base_url, ctx.patient_id)],
+    )
+
+
+@lru_cache(maxsize=256)
+def _patient_link(base_url: str, patient_id: str) -> Link:
+    return Link.model_validate(
+        {
+            "label": "Open the patient in bonemets",
+            "url": f"{base_url}/patients/{patient_id}",
+            "type": "absolute",
+        }
     )
 
 

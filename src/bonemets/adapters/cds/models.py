@@ -246,3 +246,7 @@ class CdsResponse(_Out):
         """The response as the specification wants it: no nulls."""
         out: dict[str, Any] = self.model_dump(mode="json", exclude_none=True)
         return out
+
+    def to_bytes(self) -> bytes:
+        """`to_json` serialised (UTF-8 JSON), straight from the models."""
+        return self.__pydantic_serializer__.to_json(self, exclude_none=True)
