@@ -43,8 +43,9 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option(help="Worker processes of the local engine (default 2).")
         ] = None,
         bucket_mb: Annotated[
-            float, typer.Option(help="Target size of a spill bucket (local engine), MB.")
-        ] = 32.0,
+            float | None,
+            typer.Option(help="Target size of a spill bucket (local engine), MB [default: 16]."),
+        ] = None,
         tmp_dir: Annotated[
             Path | None, typer.Option(help="Where the local engine spills (default: system temp).")
         ] = None,
@@ -63,10 +64,13 @@ def register(app: typer.Typer) -> None:
             fail("EXPORT_DIR", f"{export_dir} is not a folder")
         if workers is not None and workers < 1:
             fail("--workers", "must be at least 1")
-        if not bucket_mb > 0:
+        if bucket_mb is not None and not bucket_mb > 0:
             fail("--bucket-mb", "must be positive")
         if out.exists() and not out.is_dir():
             fail("--out", f"{out} exists and is not a folder")
+        from bonemets.population.local import DEFAULT_BUCKET_BYTES
+
+        bucket_bytes = DEFAULT_BUCKET_BYTES if bucket_mb is None else int(bucket_mb * (1 << 20))
         try:
             result = run_worklist(
                 export_dir,
@@ -74,7 +78,7 @@ def register(app: typer.Typer) -> None:
                 out,
                 engine="spark" if engine == "spark" else "local",
                 workers=workers,
-                bucket_bytes=max(1, int(bucket_mb * (1 << 20))),
+                bucket_bytes=max(1, bucket_bytes),
                 master=master,
                 tmp_dir=tmp_dir,
                 show_progress=progress and not as_json,

@@ -52,7 +52,7 @@ from bonemets.population.patient import (
 
 Json = dict[str, Any]
 
-DEFAULT_BUCKET_BYTES = 32 << 20
+DEFAULT_BUCKET_BYTES = 16 << 20  # small enough that the workers' last buckets end together
 DEFAULT_CHUNK_BYTES = 16 << 20
 MAX_BUCKETS = 1024
 GZIP_RATIO = 8  # uncompressed bytes per gzipped byte, to size the buckets before reading
