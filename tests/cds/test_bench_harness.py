@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 from bench.cds_hooks import BASELINE_PATH, closed_loop, open_loop, pct, request_body
@@ -65,7 +66,10 @@ def test_the_open_loop_charges_a_stall_to_every_request_scheduled_in_it() -> Non
             )
         return opened.latencies, opened.lags, closed.latencies
 
-    opened, lags, closed = asyncio.run(measure())
+    # In a thread of its own: another test in this worker may have left an event loop running
+    # in the main thread (Playwright's sync API does), and asyncio.run refuses to nest.
+    with ThreadPoolExecutor(1) as pool:
+        opened, lags, closed = pool.submit(lambda: asyncio.run(measure())).result()
     # One clinician opening a chart every 25 ms on average: about 16 charts are due during the
     # 400 ms stall, and each waits for it, from its scheduled time.
     assert len(opened) > 30
