@@ -134,15 +134,15 @@ def start_session(s: Session, settings: Settings, user: t.User) -> NewSession:
 
 def resume_session(s: Session, token: str) -> tuple[t.User, t.Session] | None:
     """The user and session behind a cookie, if it is live."""
-    row = repo.get_session(s, _digest(token))
-    if row is None:
+    found = repo.session_and_user(s, _digest(token))
+    if found is None:
         return None
+    row, user = found
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
     if expires <= t.utcnow():
         repo.delete_session(s, row.token_hash)
         return None
-    user = repo.user_by_id(s, row.user_id)
-    if user is None or not user.active:
+    if not user.active:
         return None
     return user, row
 

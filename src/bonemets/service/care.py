@@ -7,12 +7,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
-from bonemets.adapters.storage.records import KINDS, entry_date, parse_entry
+from bonemets.adapters.storage.cache import RecordKey, Slot
+from bonemets.adapters.storage.records import KINDS, entry_date, parse_entry, with_entries
 from bonemets.adapters.storage.repository import Database, NotFound
 from bonemets.config import Settings
 from bonemets.core.errors import InputError
@@ -74,7 +75,23 @@ def authorize(db: Database, s: Session, user: t.User, patient_id: str, what: str
     """The patient, if `user` may act on the record; audited either way. A refusal is recorded
     in its own transaction (so it survives the caller's rollback) and looks like a missing
     record to the caller."""
-    patient = s.get(t.Patient, patient_id)
+    return _allow(db, s, user, s.get(t.Patient, patient_id), patient_id, what)
+
+
+def authorize_record(
+    db: Database, s: Session, user: t.User, patient_id: str, what: str
+) -> tuple[t.Patient, RecordKey]:
+    """`authorize`, reading the key of the record's current state in the same query (for the
+    record cache)."""
+    found = repo.patient_and_key(s, patient_id)
+    patient = _allow(db, s, user, found[0] if found else None, patient_id, what)
+    assert found is not None
+    return patient, found[1]
+
+
+def _allow(
+    db: Database, s: Session, user: t.User, patient: t.Patient | None, patient_id: str, what: str
+) -> t.Patient:
     if patient is None or not may_access(user, patient):
         raise deny(db, user, patient_id, what)
     action = "read" if what.startswith("read") else "write"
@@ -99,17 +116,18 @@ def _store_status(s: Session, patient_id: str, as_of: dt.date, assessment: Asses
     overdue += 1 if assessment.bma.status in ("overdue", "withhold") else 0
     repo.upsert_status(
         s,
-        t.PatientStatus(
-            patient_id=patient_id,
-            as_of=as_of,
-            level=assessment.level.value,
-            level_rank=assessment.level.rank,
-            overdue=overdue,
-            bma_status=assessment.bma.status,
-            next_due=assessment.bma.next_due,
-            summary=assessment.model_dump(mode="json"),
-            computed_at=t.utcnow(),
-        ),
+        {
+            "patient_id": patient_id,
+            "as_of": as_of,
+            "level": assessment.level.value,
+            "level_rank": assessment.level.rank,
+            "overdue": overdue,
+            "bma_status": assessment.bma.status,
+            "next_due": assessment.bma.next_due,
+            "top_alert": assessment.alerts[0].message if assessment.alerts else None,
+            "summary": assessment.model_dump(mode="json"),
+            "computed_at": t.utcnow(),
+        },
     )
 
 
@@ -151,10 +169,17 @@ class Submitted:
 
 
 def submit_report(
-    db: Database, settings: Settings, user: t.User, patient_id: str, data: dict[str, Any]
+    db: Database,
+    settings: Settings,
+    user: t.User,
+    patient_id: str,
+    data: dict[str, Any],
+    *,
+    s: Session | None = None,
 ) -> Submitted:
     """File a symptom report (with optional lab values the patient has), triage it in the
-    context of the record, alert the team when the level asks for it. All or nothing."""
+    context of the record, alert the team when the level asks for it. All or nothing: in its
+    own transaction, or in the caller's unit of work `s`."""
     refuse_nul(data)
     today = settings.today()
     try:
@@ -176,12 +201,16 @@ def submit_report(
         if labs[-1].date > today:
             raise InputError(f"labs[{i}].date", "a result cannot be dated in the future")
 
-    with db.transaction() as s:
-        authorize(db, s, user, patient_id, "write symptom report")
-        for lab in labs:
-            repo.add_entry(s, patient_id, "lab", lab, created_by=user.id)
-        entry = repo.add_entry(s, patient_id, "symptom_report", report, created_by=user.id)
-        record = repo.load_record(s, patient_id)
+    with db.unit(s) as s:
+        patient, key_before = authorize_record(db, s, user, patient_id, "write symptom report")
+        before = db.records.get(patient_id, key_before)
+        added: list[tuple[str, BaseModel]] = [("lab", lab) for lab in labs]
+        added.append(("symptom_report", report))
+        entry = None
+        for kind, model in added:
+            entry = repo.add_entry(s, patient_id, kind, model, created_by=user.id)
+        assert entry is not None  # the report itself
+        record, key = _record_after(s, patient, before, added)
         assessment, result = assess_with_triage(record, today)
         repo.save_report_result(s, entry.id, result.to_dict())
         alert_id = None
@@ -196,7 +225,38 @@ def submit_report(
             )
             alert_id = alert.id
         _store_status(s, patient_id, today, assessment)
+        _cache_after_commit(db, s, patient_id, key, record, (today, assessment))
         return Submitted(entry_id=entry.id, result=result, alert_id=alert_id)
+
+
+def _cache_after_commit(
+    db: Database,
+    s: Session,
+    patient_id: str,
+    key: RecordKey,
+    record: Record,
+    assessed: tuple[dt.date, Assessment],
+) -> None:
+    """Cache the record a write produced, with its assessment, once the write has committed:
+    before then no other request may see it (and a rolled-back write must leave nothing)."""
+
+    def put() -> None:
+        db.records.put(patient_id, key, record).seed(("assessment", assessed[0]), assessed[1])
+
+    repo.after_commit(s, put)
+
+
+def _record_after(
+    s: Session, patient: t.Patient, before: Slot | None, added: list[tuple[str, BaseModel]]
+) -> tuple[Record, RecordKey]:
+    """The record once `added` (just flushed, in order) is stored, and its key: the cached
+    record `before` the write plus the new entries when the database holds exactly those two,
+    else read again in full (another writer got in between, or nothing was cached)."""
+    key = repo.record_key(s, patient)
+    if before is not None and key.entries == before.key.entries + len(added):
+        # Entries are append-only: the count proves these rows are the old ones and ours.
+        return with_entries(before.record, added), key
+    return repo.load_record_and_key(s, patient)
 
 
 # --- Clinician: entries, alerts, worklist -------------------------------------------------------
@@ -224,10 +284,13 @@ def record_entry(
     if entry_date(model) > today:
         raise InputError("date", f"{entry_date(model)} is in the future (today is {today})")
     with db.transaction() as s:
-        authorize(db, s, user, patient_id, f"write {kind}")
+        patient, key_before = authorize_record(db, s, user, patient_id, f"write {kind}")
+        before = db.records.get(patient_id, key_before)
         repo.add_entry(s, patient_id, kind, model, created_by=user.id)
-        record = repo.load_record(s, patient_id)  # validates the whole record again
-        return refresh_status(s, patient_id, today, record)
+        record, key = _record_after(s, patient, before, [(kind, model)])
+        assessment = refresh_status(s, patient_id, today, record)
+        _cache_after_commit(db, s, patient_id, key, record, (today, assessment))
+    return assessment
 
 
 def acknowledge(db: Database, user: t.User, alert_id: int, action_taken: str) -> t.Alert:
@@ -292,6 +355,7 @@ def worklist(
     bma_status: str | None = None,
     search: str | None = None,
     open_alerts_only: bool = False,
+    s: Session | None = None,
 ) -> list[WorklistRow]:
     """The team's patients, most urgent first, then by escalation and overdue items."""
     if user.role not in ("clinician", "admin"):
@@ -300,29 +364,31 @@ def worklist(
         raise InputError("level", f"expected one of {', '.join(LEVELS)}")
     today = settings.today()
     now = t.utcnow()
-    with db.transaction() as s:
-        if user.role == "admin":
-            patients = [repo.get_patient(s, pid) for pid in repo.all_patient_ids(s)]
+    escalate_before = now - dt.timedelta(minutes=settings.escalate_minutes)
+    # No team, no patients (an admin sees every team's).
+    team = None if user.role == "admin" else user.team_id
+    with db.unit(s) as s:
+        if user.role == "admin" or team is not None:
+            patients = repo.worklist_patients(s, team)
         else:
-            patients = repo.team_patients(s, user.team_id) if user.team_id is not None else []
-        ids = [p.id for p in patients]
-        status = repo.worklist_statuses(s, ids)
-        stale = [p for p in patients if p.id not in status or status[p.id].as_of != today]
-        for patient in stale:  # a status computed on an earlier day is recomputed
-            refresh_status(s, patient.id, today)
+            patients = []
+        stale = [p for p in patients if p.status is None or p.status.as_of != today]
+        for row in stale:  # a status computed on an earlier day is recomputed
+            slot = repo.cached_record(s, db.records, repo.get_patient(s, row.patient_id))
+            refresh_status(s, row.patient_id, today, slot.record)
         if stale:
-            status = repo.worklist_statuses(s, ids)
-        alerts_by: dict[str, list[t.Alert]] = {}
-        for alert in repo.alerts_for(s, ids, open_only=True):
-            alerts_by.setdefault(alert.patient_id, []).append(alert)
-        repo.audit(s, user=user, action="read", what=f"read worklist ({len(ids)} patients)")
+            patients = repo.worklist_patients(s, team)
+        # As is_escalated: open, emergency or urgent, raised more than the set time ago.
+        alerts = repo.open_alerts(s, team, escalate_before) if patients else {}
+        repo.audit(s, user=user, action="read", what=f"read worklist ({len(patients)} patients)")
         rows = []
         for patient in patients:
-            st = status[patient.id]
-            open_alerts = alerts_by.get(patient.id, [])
+            st = patient.status
+            assert st is not None  # every stale status was refreshed above
+            summary = alerts.get(patient.patient_id)
             rows.append(
                 WorklistRow(
-                    patient_id=patient.id,
+                    patient_id=patient.patient_id,
                     display_name=patient.display_name,
                     mrn=patient.mrn,
                     level=st.level,
@@ -330,9 +396,9 @@ def worklist(
                     overdue=st.overdue,
                     bma_status=st.bma_status,
                     next_due=st.next_due,
-                    open_alerts=len(open_alerts),
-                    escalated=any(is_escalated(a, settings, now) for a in open_alerts),
-                    headline=open_alerts[0].headline if open_alerts else st.top_alert,
+                    open_alerts=summary.count if summary else 0,
+                    escalated=summary is not None and summary.escalated,
+                    headline=summary.newest_headline if summary else st.top_alert,
                 )
             )
     if level:
@@ -355,29 +421,72 @@ def worklist(
 # --- Reading a record ---------------------------------------------------------------------------
 
 
-def patient_alerts(db: Database, user: t.User, patient_id: str) -> list[t.Alert]:
+def patient_alerts(
+    db: Database, user: t.User, patient_id: str, *, s: Session | None = None
+) -> list[t.Alert]:
     """The patient's alerts, newest first (without loading or assessing the record)."""
-    with db.transaction() as s:
+    with db.unit(s) as s:
         authorize(db, s, user, patient_id, "read alerts")
-        return repo.alerts_for(s, [patient_id], open_only=False)
+        return repo.patient_alerts(s, patient_id)
 
 
 def cached_assessment(
     db: Database, settings: Settings, user: t.User, patient_id: str
 ) -> Assessment:
-    """Today's assessment: the stored one when nothing changed since it was computed today,
-    else computed afresh (and stored)."""
+    """Today's assessment of the record as it stands (see `assessment_json`)."""
     today = settings.today()
     with db.transaction() as s:
-        patient = authorize(db, s, user, patient_id, f"read assessment as of {today}")
-        status = repo.statuses(s, [patient_id]).get(patient_id)
-        if (
-            status is not None
-            and status.as_of == today
-            and _aware(status.computed_at) >= _aware(patient.updated_at)
-        ):
-            return Assessment.model_validate(status.summary)
-        return refresh_status(s, patient_id, today)
+        patient, key = authorize_record(db, s, user, patient_id, f"read assessment as of {today}")
+        slot = repo.cached_record(s, db.records, patient, key)
+        return _todays_assessment(s, patient, slot, today)
+
+
+def assessment_json(
+    db: Database, settings: Settings, user: t.User, patient_id: str, *, s: Session | None = None
+) -> bytes:
+    """Today's assessment as JSON: computed once per state of the record and day (the record
+    cache holds it, checked against the database on every read), and stored as the patient's
+    status when that is not already today's."""
+    today = settings.today()
+    with db.unit(s) as s:
+        patient, key = authorize_record(db, s, user, patient_id, f"read assessment as of {today}")
+        slot = repo.cached_record(s, db.records, patient, key)
+        assessment = _todays_assessment(s, patient, slot, today)
+        return slot.memo(("assessment-json", today), lambda: _json(assessment))
+
+
+def assessment_as_of(
+    db: Database, user: t.User, patient_id: str, as_of: dt.date, *, s: Session | None = None
+) -> Assessment:
+    """The assessment on an earlier day (not kept: any day may be asked for)."""
+    with db.unit(s) as s:
+        patient, key = authorize_record(db, s, user, patient_id, f"read assessment as of {as_of}")
+        return assess(repo.cached_record(s, db.records, patient, key).record, as_of)
+
+
+def record_json(db: Database, user: t.User, patient_id: str, *, s: Session | None = None) -> bytes:
+    """The patient's record as JSON (the core's Record model), serialised once per state."""
+    with db.unit(s) as s:
+        patient, key = authorize_record(db, s, user, patient_id, "read record")
+        slot = repo.cached_record(s, db.records, patient, key)
+        return slot.memo("json", lambda: _json(slot.record))
+
+
+def _json(model: BaseModel) -> bytes:
+    # As FastAPI would send a response_model (by alias), without validating it again first.
+    return model.__pydantic_serializer__.to_json(model, by_alias=True)
+
+
+def _todays_assessment(s: Session, patient: t.Patient, slot: Slot, today: dt.date) -> Assessment:
+    def compute() -> Assessment:
+        assessment = assess(slot.record, today)
+        # Writes keep the stored status current; a read stores it only when it is stale.
+        stamp = repo.status_stamp(s, patient.id)
+        if stamp is None or stamp[0] != today or _aware(stamp[1]) < _aware(patient.updated_at):
+            _store_status(s, patient.id, today, assessment)
+        return assessment
+
+    return slot.memo(("assessment", today), compute)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -406,12 +515,10 @@ class PatientView:
 def patient_view(db: Database, settings: Settings, user: t.User, patient_id: str) -> PatientView:
     today = settings.today()
     with db.transaction() as s:
-        patient = authorize(db, s, user, patient_id, "read record")
-        record = repo.load_record(s, patient_id)
-        assessment = assess(record, today)
-        status = repo.statuses(s, [patient_id]).get(patient_id)
-        if status is None or status.as_of != today:  # writes refresh it; a read only if stale
-            _store_status(s, patient_id, today, assessment)
+        patient, key = authorize_record(db, s, user, patient_id, "read record")
+        slot = repo.cached_record(s, db.records, patient, key)
+        record = slot.record
+        assessment = _todays_assessment(s, patient, slot, today)
         alerts = repo.alerts_for(s, [patient_id], open_only=False)
         report_rows = repo.entries(s, patient_id, ["symptom_report"])
         results = repo.report_results(s, [r.id for r in report_rows])

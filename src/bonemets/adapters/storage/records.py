@@ -106,6 +106,27 @@ def canonical(record: Record) -> Record:
     return record.model_copy(update={**update, "demographics": demographics})
 
 
+def with_entries(record: Record, added: list[tuple[str, BaseModel]]) -> Record:
+    """`record` with newly stored entries, each placed as `record_from` would read it back:
+    after every entry of its list dated on or before it (a new entry has the highest id).
+    The entries are validated models already, so nothing is validated again."""
+    lists: dict[str, list[Any]] = {}
+    for kind, model in added:
+        attr = KINDS[kind][0]
+        owner: BaseModel = record.demographics if attr in DEMOGRAPHIC_LISTS else record
+        items = lists.setdefault(attr, list(getattr(owner, attr)))
+        day = entry_date(model)
+        at = len(items)
+        while at > 0 and entry_date(items[at - 1]) > day:
+            at -= 1
+        items.insert(at, model)
+    demographic = {k: v for k, v in lists.items() if k in DEMOGRAPHIC_LISTS}
+    update: dict[str, Any] = {k: v for k, v in lists.items() if k not in DEMOGRAPHIC_LISTS}
+    if demographic:
+        update["demographics"] = record.demographics.model_copy(update=demographic)
+    return record.model_copy(update=update)
+
+
 def parse_entry(kind: str, data: dict[str, Any]) -> BaseModel:
     """Validate one new entry with its core model (raises pydantic ValidationError)."""
     if kind not in KINDS:
@@ -122,4 +143,5 @@ __all__ = [
     "parse_entry",
     "profile_of",
     "record_from",
+    "with_entries",
 ]

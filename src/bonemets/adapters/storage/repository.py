@@ -6,16 +6,31 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import (
+    CursorResult,
+    Engine,
+    bindparam,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bonemets.adapters.storage import tables as t
+from bonemets.adapters.storage.cache import RecordCache, RecordKey, Slot
 from bonemets.adapters.storage.db import make_engine, upgrade
 from bonemets.adapters.storage.records import entries_of, entry_date, profile_of, record_from
 from bonemets.core.record import Record
@@ -23,6 +38,38 @@ from bonemets.core.record import Record
 
 class NotFound(LookupError):
     pass
+
+
+# The queries every request makes are built once: building a SQLAlchemy statement (operators,
+# joins, subqueries) costs more than running it on SQLite. Those returning plain columns run on
+# the session's connection, skipping the ORM's result machinery (and its autoflush: callers
+# flush what these must see, as `add_entry` does).
+_SESSION_AND_USER = (
+    select(t.Session, t.User)
+    .join(t.User, t.User.id == t.Session.user_id)
+    .where(t.Session.token_hash == bindparam("token_hash"))
+)
+_RECORD_KEY = select(func.count(), func.max(t.Entry.id)).where(
+    t.Entry.patient_id == bindparam("patient_id")
+)
+_ENTRIES = (
+    select(t.Entry.id, t.Entry.kind, t.Entry.data)
+    .where(t.Entry.patient_id == bindparam("patient_id"))
+    .order_by(t.Entry.date, t.Entry.id)
+)
+_PATIENT_AND_KEY = select(
+    t.Patient,
+    select(func.count()).where(t.Entry.patient_id == t.Patient.id).scalar_subquery(),
+    select(func.max(t.Entry.id)).where(t.Entry.patient_id == t.Patient.id).scalar_subquery(),
+).where(t.Patient.id == bindparam("patient_id"))
+_STATUS_STAMP = select(t.PatientStatus.as_of, t.PatientStatus.computed_at).where(
+    t.PatientStatus.patient_id == bindparam("patient_id")
+)
+_PATIENT_ALERTS = (
+    select(t.Alert)
+    .where(t.Alert.patient_id == bindparam("patient_id"))
+    .order_by(t.Alert.created_at.desc())
+)
 
 
 class Database:
@@ -33,15 +80,39 @@ class Database:
         if migrate:
             upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Validated records of this database, per worker process (see storage/cache.py).
+        self.records = RecordCache()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed if the block finishes, rolled back if it raises."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """One unit of work: committed if the block finishes, rolled back if it raises. What
+        the block asked to run `after_commit` runs once the commit has succeeded."""
+        with self._sessions() as session:
+            with session.begin():
+                yield session
+            for action in session.info.pop(_AFTER_COMMIT, ()):
+                action()
+
+    @contextmanager
+    def unit(self, s: Session | None) -> Iterator[Session]:
+        """`s` when the caller already has a unit of work open, else a new transaction."""
+        if s is not None:
+            yield s
+        else:
+            with self.transaction() as new:
+                yield new
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_AFTER_COMMIT = "bonemets.after_commit"
+
+
+def after_commit(s: Session, action: Callable[[], object]) -> None:
+    """Run `action` once the transaction of `s` (from `Database.transaction`) has committed,
+    e.g. to cache what it wrote: nothing it wrote may be seen before then."""
+    s.info.setdefault(_AFTER_COMMIT, []).append(action)
 
 
 # --- Teams and users ----------------------------------------------------------------------------
@@ -126,13 +197,43 @@ def get_patient(s: Session, patient_id: str) -> t.Patient:
 
 
 def load_record(s: Session, patient_id: str) -> Record:
-    patient = get_patient(s, patient_id)
-    rows = s.execute(
-        select(t.Entry.kind, t.Entry.data)
-        .where(t.Entry.patient_id == patient_id)
-        .order_by(t.Entry.date, t.Entry.id)
-    ).all()
-    return record_from(patient.id, patient.profile, [(kind, data) for kind, data in rows])
+    return load_record_and_key(s, get_patient(s, patient_id))[0]
+
+
+def load_record_and_key(s: Session, patient: t.Patient) -> tuple[Record, RecordKey]:
+    """The record and the key of the state it was read in (from the same rows)."""
+    rows = s.connection().execute(_ENTRIES, {"patient_id": patient.id}).all()
+    record = record_from(patient.id, patient.profile, [(kind, data) for _id, kind, data in rows])
+    top = max((row[0] for row in rows), default=None)
+    return record, RecordKey(patient.created_at, patient.profile, len(rows), top)
+
+
+def record_key(s: Session, patient: t.Patient) -> RecordKey:
+    """The key of the record's current state (one indexed aggregate query)."""
+    count, top = s.connection().execute(_RECORD_KEY, {"patient_id": patient.id}).one()
+    return RecordKey(patient.created_at, patient.profile, int(count), top)
+
+
+def patient_and_key(s: Session, patient_id: str) -> tuple[t.Patient, RecordKey] | None:
+    """The patient row and the key of its record's current state, in one query."""
+    row = s.execute(_PATIENT_AND_KEY, {"patient_id": patient_id}).first()
+    if row is None:
+        return None
+    patient, count, top = row
+    return patient, RecordKey(patient.created_at, patient.profile, int(count), top)
+
+
+def cached_record(
+    s: Session, cache: RecordCache, patient: t.Patient, key: RecordKey | None = None
+) -> Slot:
+    """The patient's record as it stands, from `cache` when the database says it is current
+    (`key`, when the caller has just read it). For read-only transactions: what they read is
+    committed, so it may be cached at once."""
+    slot = cache.get(patient.id, key or record_key(s, patient))
+    if slot is None:
+        record, key = load_record_and_key(s, patient)
+        slot = cache.put(patient.id, key, record)
+    return slot
 
 
 def add_entry(
@@ -144,19 +245,41 @@ def add_entry(
     created_by: int | None,
     source_ref: str | None = None,
 ) -> t.Entry:
+    """Store one entry and mark the patient updated. Returns a detached copy of the row."""
     patient = get_patient(s, patient_id)
-    entry = t.Entry(
-        patient_id=patient_id,
-        kind=kind,
-        date=entry_date(model),
-        data=model.model_dump(mode="json"),
-        created_by=created_by,
-        source_ref=source_ref,
-    )
-    s.add(entry)
-    patient.updated_at = t.utcnow()
-    s.flush()
-    return entry
+    s.flush()  # anything the ORM holds first (the new patient row an entry may refer to)
+    now = t.utcnow()
+    values = {
+        "patient_id": patient_id,
+        "kind": kind,
+        "date": entry_date(model),
+        "data": model.model_dump(mode="json"),
+        "created_by": created_by,
+        "source_ref": source_ref,
+        "created_at": now,
+    }
+    # Plain statements: the ORM's unit of work costs several times more for one row.
+    conn = s.connection()
+    entry_id = _new_id(conn.execute(_INSERT_ENTRY, values))
+    conn.execute(_TOUCH_PATIENT, {"patient": patient_id, "now": now})
+    set_committed_value(patient, "updated_at", now)  # the session's copy stays true
+    return t.Entry(id=entry_id, **values)
+
+
+_INSERT_ENTRY = insert(t.Entry)
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None  # a single-row INSERT
+    return int(key[0])
+
+
+_TOUCH_PATIENT = (
+    update(t.Patient)
+    .where(t.Patient.id == bindparam("patient"))
+    .values(updated_at=bindparam("now"))
+)
 
 
 def entries(s: Session, patient_id: str, kinds: Sequence[str] | None = None) -> list[t.Entry]:
@@ -178,15 +301,18 @@ def all_patient_ids(s: Session) -> list[str]:
 
 
 def save_report_result(s: Session, entry_id: int, result: dict[str, Any]) -> None:
-    s.add(
-        t.ReportResult(
-            entry_id=entry_id,
-            level=result["level"],
-            engine_version=result["engine_version"],
-            result=result,
-        )
+    s.connection().execute(
+        _INSERT_REPORT_RESULT,
+        {
+            "entry_id": entry_id,
+            "level": result["level"],
+            "engine_version": result["engine_version"],
+            "result": result,
+        },
     )
-    s.flush()
+
+
+_INSERT_REPORT_RESULT = insert(t.ReportResult)
 
 
 def report_results(s: Session, entry_ids: Sequence[int]) -> dict[int, t.ReportResult]:
@@ -199,12 +325,28 @@ def report_results(s: Session, entry_ids: Sequence[int]) -> dict[int, t.ReportRe
 def add_alert(
     s: Session, patient_id: str, *, level: str, headline: str, rules: list[str], entry_id: int
 ) -> t.Alert:
-    alert = t.Alert(
-        patient_id=patient_id, level=level, headline=headline, rules=rules, entry_id=entry_id
-    )
-    s.add(alert)
-    s.flush()
-    return alert
+    """Open an alert. Returns a detached copy of the row."""
+    values = {
+        "patient_id": patient_id,
+        "level": level,
+        "headline": headline,
+        "rules": rules,
+        "entry_id": entry_id,
+        "created_at": t.utcnow(),
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "action_taken": None,
+    }
+    alert_id = _new_id(s.connection().execute(_INSERT_ALERT, values))
+    return t.Alert(id=alert_id, **values)
+
+
+_INSERT_ALERT = insert(t.Alert)
+
+
+def patient_alerts(s: Session, patient_id: str) -> list[t.Alert]:
+    """Every alert of one patient, newest first."""
+    return list(s.scalars(_PATIENT_ALERTS, {"patient_id": patient_id}))
 
 
 def alerts_for(s: Session, patient_ids: Sequence[str], *, open_only: bool) -> list[t.Alert]:
@@ -221,9 +363,29 @@ def get_alert(s: Session, alert_id: int) -> t.Alert:
     return alert
 
 
-def upsert_status(s: Session, status: t.PatientStatus) -> None:
-    s.merge(status)
-    s.flush()
+def upsert_status(s: Session, values: dict[str, Any]) -> None:
+    """Insert or replace a patient's cached status (every column) in one statement."""
+    statement = _UPSERT_STATUS.get(s.get_bind().dialect.name)
+    if statement is None:  # neither SQLite nor PostgreSQL: the ORM's way
+        s.merge(t.PatientStatus(**values))
+        s.flush()
+        return
+    s.connection().execute(statement, values)
+    # The statement bypasses the identity map: drop a copy this session may hold.
+    held = s.identity_map.get(s.identity_key(t.PatientStatus, values["patient_id"]))
+    if held is not None:
+        s.expire(held)
+
+
+def _upsert_status(dialect: str) -> Any:
+    statement = (sqlite_insert if dialect == "sqlite" else pg_insert)(t.PatientStatus)
+    columns = [c.name for c in t.PatientStatus.__table__.columns if c.name != "patient_id"]
+    return statement.on_conflict_do_update(
+        index_elements=["patient_id"], set_={c: statement.excluded[c] for c in columns}
+    )
+
+
+_UPSERT_STATUS = {dialect: _upsert_status(dialect) for dialect in ("sqlite", "postgresql")}
 
 
 @dataclass(frozen=True)
@@ -240,26 +402,110 @@ class StatusRow:
     top_alert: str | None
 
 
-def worklist_statuses(s: Session, patient_ids: Sequence[str]) -> dict[str, StatusRow]:
-    """The cached statuses for a worklist; the top alert's message is read inside the database
-    (both SQLite and PostgreSQL), so the assessment JSON is never decoded here."""
-    if not patient_ids:
-        return {}
-    ps = t.PatientStatus
-    top = ps.summary[("alerts", 0, "message")].as_string()
-    rows = s.execute(
-        select(
-            ps.patient_id,
-            ps.as_of,
-            ps.level,
-            ps.level_rank,
-            ps.overdue,
-            ps.bma_status,
-            ps.next_due,
-            top,
-        ).where(ps.patient_id.in_(patient_ids))
+@dataclass(frozen=True)
+class WorklistPatient:
+    patient_id: str
+    display_name: str
+    mrn: str | None
+    status: StatusRow | None
+
+
+def _worklist_query(by_team: bool) -> Any:
+    p, ps = t.Patient, t.PatientStatus
+    query = select(
+        p.id,
+        p.display_name,
+        p.mrn,
+        ps.patient_id,
+        ps.as_of,
+        ps.level,
+        ps.level_rank,
+        ps.overdue,
+        ps.bma_status,
+        ps.next_due,
+        ps.top_alert,
+    ).outerjoin(ps, ps.patient_id == p.id)
+    return query.where(p.team_id == bindparam("team_id")) if by_team else query
+
+
+_WORKLIST = {by_team: _worklist_query(by_team) for by_team in (True, False)}
+
+
+def worklist_patients(s: Session, team_id: int | None) -> list[WorklistPatient]:
+    """A team's patients (every patient when `team_id` is None) with their cached status, in
+    one query of plain columns (no ORM objects, no assessment JSON decoded)."""
+    query = _WORKLIST[team_id is not None]
+    rows = s.connection().execute(query, {"team_id": team_id} if team_id is not None else {})
+    return [
+        WorklistPatient(
+            patient_id=row[0],
+            display_name=row[1],
+            mrn=row[2],
+            status=StatusRow(*row[3:]) if row[3] is not None else None,
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class OpenAlerts:
+    """A patient's unacknowledged alerts, summed up for the worklist."""
+
+    count: int
+    escalated: bool  # an emergency or urgent one was raised before `escalate_before`
+    newest_headline: str
+
+
+URGENT_LEVELS = ("emergency", "urgent")
+
+
+def _open_alerts_query(by_team: bool) -> Any:
+    a = t.Alert
+    newer = t.Alert.__table__.alias("newer")
+    newest_headline = (
+        select(newer.c.headline)
+        .where(newer.c.patient_id == a.patient_id, newer.c.acknowledged_at.is_(None))
+        .order_by(newer.c.created_at.desc(), newer.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    return {row[0]: StatusRow(*row) for row in rows}
+    overdue = (a.level.in_(URGENT_LEVELS)) & (a.created_at < bindparam("escalate_before"))
+    query = (
+        select(
+            a.patient_id,
+            func.count(),
+            func.max(case((overdue, 1), else_=0)),
+            newest_headline,
+        )
+        .where(a.acknowledged_at.is_(None))
+        .group_by(a.patient_id)
+    )
+    if by_team:
+        team = select(t.Patient.id).where(t.Patient.team_id == bindparam("team_id"))
+        query = query.where(a.patient_id.in_(team))
+    return query
+
+
+_OPEN_ALERTS = {by_team: _open_alerts_query(by_team) for by_team in (True, False)}
+
+
+def open_alerts(
+    s: Session, team_id: int | None, escalate_before: dt.datetime
+) -> dict[str, OpenAlerts]:
+    """Per patient of the team (all patients when None) with open alerts: how many, whether
+    one is escalated, and the newest one's headline; summed up inside the database, one row
+    per patient however many alerts are open."""
+    params: dict[str, Any] = {"escalate_before": escalate_before}
+    if team_id is not None:
+        params["team_id"] = team_id
+    rows = s.connection().execute(_OPEN_ALERTS[team_id is not None], params)
+    return {pid: OpenAlerts(int(n), bool(late), headline) for pid, n, late, headline in rows}
+
+
+def status_stamp(s: Session, patient_id: str) -> tuple[dt.date, dt.datetime] | None:
+    """The day and time of the patient's cached status (without its assessment JSON)."""
+    row = s.connection().execute(_STATUS_STAMP, {"patient_id": patient_id}).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def statuses(s: Session, patient_ids: Sequence[str]) -> dict[str, t.PatientStatus]:
@@ -281,21 +527,48 @@ def audit(
     patient_id: str | None = None,
     allowed: bool = True,
 ) -> None:
-    s.add(
-        t.AuditEvent(
-            user_id=user.id if user else None,
-            username=user.username if user else None,
-            action=action,
-            patient_id=patient_id,
-            what=what[:2000],
-            allowed=allowed,
-        )
+    """Record who did what to which record, now. The row is written by the transaction's
+    commit (one INSERT, after the rest of its work) and goes if the transaction rolls back."""
+    pending: list[dict[str, Any]] = s.info.setdefault(_PENDING_AUDIT, [])
+    pending.append(
+        {
+            "at": t.utcnow(),
+            "user_id": user.id if user else None,
+            "username": user.username if user else None,
+            "action": action,
+            "patient_id": patient_id,
+            "what": what[:2000],
+            "allowed": allowed,
+        }
     )
+
+
+_PENDING_AUDIT = "bonemets.audit"
+_AUDIT_INSERT = insert(t.AuditEvent)
+
+
+def write_pending_audit(s: Session) -> None:
+    """Write the audit rows recorded in `s` so far (a plain INSERT: cheaper than the ORM's
+    unit of work for a row nothing reads back in the same transaction)."""
+    rows = s.info.pop(_PENDING_AUDIT, None)
+    if rows:
+        s.connection().execute(_AUDIT_INSERT, rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _audit_before_commit(s: Session) -> None:
+    write_pending_audit(s)
+
+
+@event.listens_for(Session, "after_rollback")
+def _audit_after_rollback(s: Session) -> None:
+    s.info.pop(_PENDING_AUDIT, None)
 
 
 def audit_events(
     s: Session, *, patient_id: str | None = None, limit: int = 200
 ) -> list[t.AuditEvent]:
+    write_pending_audit(s)  # this transaction's own rows too, as a flush would show them
     query = select(t.AuditEvent).order_by(t.AuditEvent.id.desc()).limit(limit)
     if patient_id is not None:
         query = query.where(t.AuditEvent.patient_id == patient_id)
@@ -309,6 +582,12 @@ def add_session(s: Session, session: t.Session) -> None:
 
 def get_session(s: Session, token_hash: str) -> t.Session | None:
     return s.get(t.Session, token_hash)
+
+
+def session_and_user(s: Session, token_hash: str) -> tuple[t.Session, t.User] | None:
+    """A session and its user in one query (every signed-in request asks)."""
+    row = s.execute(_SESSION_AND_USER, {"token_hash": token_hash}).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def delete_session(s: Session, token_hash: str) -> None:

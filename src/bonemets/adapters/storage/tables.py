@@ -126,6 +126,8 @@ class PatientStatus(Base):
     overdue: Mapped[int] = mapped_column(Integer)
     bma_status: Mapped[str] = mapped_column(String(20))
     next_due: Mapped[dt.date | None] = mapped_column(Date)
+    # The message of the assessment's most urgent alert (the worklist's headline without one).
+    top_alert: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[dict[str, Any]] = mapped_column(Json)
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

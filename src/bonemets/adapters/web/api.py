@@ -8,20 +8,22 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request, Response
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
+from sqlalchemy.orm import Session
 
-from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.web.deps import (
     CSRF_HEADER,
     SESSION_COOKIE,
+    Caller,
     Context,
     SignedIn,
+    caller,
     check_csrf,
     context,
     signed_in,
 )
 from bonemets.core.errors import InputError
-from bonemets.core.pathway import Assessment, assess
+from bonemets.core.pathway import Assessment
 from bonemets.core.types import IsoDate
 from bonemets.service import accounts, care
 
@@ -84,6 +86,13 @@ _ERROR_DOCS: dict[int, dict[str, Any]] = {
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: _ERROR_DOCS[code] for code in codes}
+
+
+def json_response(body: bytes, status_code: int = 200) -> Response:
+    """Send JSON the route has serialised itself. The hot routes build their answer with the
+    same pydantic models their `response_model` documents and serialise it once, where FastAPI
+    would validate it again (in another thread hop) and encode it a second time."""
+    return Response(body, status_code=status_code, media_type="application/json")
 
 
 READ = errors(401, 404, 422)  # a signed-in read of one patient's data
@@ -204,30 +213,36 @@ class WorklistItem(BaseModel):
 Level = Literal["emergency", "urgent", "soon", "routine", "self_care"]
 
 
+WORKLIST_JSON = TypeAdapter(list[WorklistItem])
+
+
 @router.get(
     "/worklist",
     response_model=list[WorklistItem],
     responses=READ,
 )
-def get_worklist(
+async def get_worklist(
     level: Level | None = None,
     bma_status: str | None = None,
     search: str | None = None,
     open_alerts_only: bool = False,
-    who: SignedIn = Depends(signed_in),
-    ctx: Context = Depends(context),
-) -> list[WorklistItem]:
+    me: Caller = Depends(caller),
+) -> Response:
     """The care team's patients, most urgent first (clinicians and admins)."""
-    rows = care.worklist(
-        ctx.db,
-        ctx.settings,
-        who.user,
-        level=level,
-        bma_status=bma_status,
-        search=search,
-        open_alerts_only=open_alerts_only,
+    ctx = me.ctx
+    rows = await me.run(
+        lambda s, who: care.worklist(
+            ctx.db,
+            ctx.settings,
+            who.user,
+            level=level,
+            bma_status=bma_status,
+            search=search,
+            open_alerts_only=open_alerts_only,
+            s=s,
+        )
     )
-    return [
+    items = [
         WorklistItem(
             patient_id=r.patient_id,
             display_name=r.display_name,
@@ -242,35 +257,34 @@ def get_worklist(
         )
         for r in rows
     ]
+    return json_response(WORKLIST_JSON.dump_json(items, by_alias=True))
 
 
 @router.get("/patients/{patient_id}/assessment", response_model=Assessment, responses=READ)
-def get_assessment(
-    patient_id: PatientId,
-    as_of: IsoDate | None = None,
-    who: SignedIn = Depends(signed_in),
-    ctx: Context = Depends(context),
-) -> Assessment:
+async def get_assessment(
+    patient_id: PatientId, as_of: IsoDate | None = None, me: Caller = Depends(caller)
+) -> Response:
     """The assessment contract (shared/spec/assessment.md) for any day up to today."""
-    today = ctx.settings.today()
-    if as_of is not None and as_of > today:
-        raise InputError("as_of", f"{as_of} is after today ({today}): the future is not assessed")
-    if as_of is None or as_of == today:
-        return care.cached_assessment(ctx.db, ctx.settings, who.user, patient_id)
-    with ctx.db.transaction() as s:
-        care.authorize(ctx.db, s, who.user, patient_id, f"read assessment as of {as_of}")
-        record = repo.load_record(s, patient_id)
-    return assess(record, as_of)
+    ctx = me.ctx
+
+    def work(s: Session, who: SignedIn) -> bytes:
+        today = ctx.settings.today()
+        if as_of is not None and as_of > today:
+            raise InputError("as_of", f"{as_of} is after today ({today}): not assessed")
+        if as_of is None or as_of == today:
+            return care.assessment_json(ctx.db, ctx.settings, who.user, patient_id, s=s)
+        assessment = care.assessment_as_of(ctx.db, who.user, patient_id, as_of, s=s)
+        return assessment.model_dump_json(by_alias=True).encode()
+
+    return json_response(await me.run(work))
 
 
-@router.get("/patients/{patient_id}/record", responses=READ)
-def get_record(
-    patient_id: PatientId, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
-) -> dict[str, Any]:
+@router.get("/patients/{patient_id}/record", response_model=dict[str, Any], responses=READ)
+async def get_record(patient_id: PatientId, me: Caller = Depends(caller)) -> Response:
     """The patient record (the core's Record model as JSON)."""
-    with ctx.db.transaction() as s:
-        care.authorize(ctx.db, s, who.user, patient_id, "read record")
-        return repo.load_record(s, patient_id).model_dump(mode="json")
+    db = me.ctx.db
+    body = await me.run(lambda s, who: care.record_json(db, who.user, patient_id, s=s))
+    return json_response(body)
 
 
 class ReportItem(BaseModel):
@@ -308,19 +322,23 @@ class Submitted(BaseModel):
 @router.post(
     "/patients/{patient_id}/reports", response_model=Submitted, status_code=201, responses=WRITE
 )
-def post_report(
-    patient_id: PatientId,
-    body: ReportIn,
-    csrf: CsrfHeader = None,
-    who: SignedIn = Depends(signed_in),
-    ctx: Context = Depends(context),
-) -> Submitted:
+async def post_report(
+    patient_id: PatientId, body: ReportIn, csrf: CsrfHeader = None, me: Caller = Depends(caller)
+) -> Response:
     """Submit a symptom report: triaged at once, the team alerted when the level asks for it."""
-    check_csrf(who, csrf)
-    reject_nul(body.symptoms, "symptoms")
-    reject_nul(body.labs, "labs")
-    done = care.submit_report(ctx.db, ctx.settings, who.user, patient_id, body.model_dump())
-    return Submitted(entry_id=done.entry_id, alert_id=done.alert_id, result=done.result.to_dict())
+    ctx = me.ctx
+
+    def work(s: Session, who: SignedIn) -> bytes:
+        check_csrf(who, csrf)
+        reject_nul(body.symptoms, "symptoms")
+        reject_nul(body.labs, "labs")
+        data = body.model_dump()
+        done = care.submit_report(ctx.db, ctx.settings, who.user, patient_id, data, s=s)
+        result = done.result.to_dict()
+        out = Submitted(entry_id=done.entry_id, alert_id=done.alert_id, result=result)
+        return out.model_dump_json(by_alias=True).encode()
+
+    return json_response(await me.run(work), status_code=201)
 
 
 EntryKind = Literal[
@@ -363,12 +381,19 @@ class AlertOut(BaseModel):
 
 
 @router.get("/patients/{patient_id}/alerts", response_model=list[AlertOut], responses=READ)
-def get_alerts(
-    patient_id: PatientId, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
-) -> list[AlertOut]:
-    alerts = care.patient_alerts(ctx.db, who.user, patient_id)
-    now = dt.datetime.now(dt.UTC)
-    return [_alert_out(a, care.is_escalated(a, ctx.settings, now)) for a in alerts]
+async def get_alerts(patient_id: PatientId, me: Caller = Depends(caller)) -> Response:
+    ctx = me.ctx
+
+    def work(s: Session, who: SignedIn) -> bytes:
+        alerts = care.patient_alerts(ctx.db, who.user, patient_id, s=s)
+        now = dt.datetime.now(dt.UTC)
+        items = [_alert_out(a, care.is_escalated(a, ctx.settings, now)) for a in alerts]
+        return ALERTS_JSON.dump_json(items, by_alias=True)
+
+    return json_response(await me.run(work))
+
+
+ALERTS_JSON = TypeAdapter(list[AlertOut])
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
