@@ -183,6 +183,12 @@ class _SharedCounter:
             self.value.value += n
 
 
+def _json_key(key: str) -> bytes:
+    """The key as JSON, in a bytes object of its own size: orjson's result for a short string
+    holds a ~4 KB block, which the key memo would keep once per patient."""
+    return bytes(memoryview(orjson.dumps(key)))
+
+
 def spill_part(task: SpillTask) -> SpillResult:
     """Pass 1 for one worker's chunks: every line into this worker's bucket files."""
     stats = Stats()
@@ -218,11 +224,11 @@ def spill_part(task: SpillTask) -> SpillResult:
                         if key is not None:
                             if len(memo) >= KEY_CACHE:
                                 memo.clear()
-                            hit = memo[cast(bytes, ref)] = (orjson.dumps(key), bucket_of(key, n))
+                            hit = memo[cast(bytes, ref)] = (_json_key(key), bucket_of(key, n))
                         else:
                             c = classify(line)
                             if isinstance(c, Keyed):
-                                hit = (orjson.dumps(c.key), bucket_of(c.key, n))
+                                hit = (_json_key(c.key), bucket_of(c.key, n))
                     if hit is not None:
                         writers[hit[1]](b"%s\t%d:%d\t%s\n" % (hit[0], chunk.index, lineno, line))
                         continue
