@@ -191,3 +191,20 @@ def test_medication_by_reference_is_resolved(tmp_path: Path, as_of: dt.date) -> 
         "refused": 0,
     }
     assert pq.read_table(tmp_path / "out" / "worklist.parquet").num_rows == 1
+
+
+def test_memoised_keys_are_compact() -> None:
+    """Pass 1 keeps one JSON key per patient: 10,000 of them must not take ~40 MB (orjson's
+    result for a short string holds a ~4 KB block)."""
+    import tracemalloc
+
+    from bonemets.population.local import _json_key
+
+    tracemalloc.start()
+    try:
+        keys = [_json_key(f"Patient/{i:036d}") for i in range(10_000)]
+        used = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert orjson.loads(keys[7]) == f"Patient/{7:036d}"
+    assert used < 2 << 20
