@@ -57,7 +57,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import MutableMapping
+from collections.abc import Coroutine, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -395,20 +395,16 @@ async def open_loop(
             check(path, status, answer)
             due += rng.expovariate(per_client)
 
-    cpu0, client0, wall0 = tree_cpu_s(server_pid), time.process_time(), time.perf_counter()
     start = loop.time() + 0.05
-    await asyncio.gather(
-        *(
+    return await _measured(
+        run,
+        server_pid,
+        conns,
+        (
             clinician(conn, random.Random(seed * 1000 + i), start, start + seconds)
             for i, conn in enumerate(conns)
-        )
+        ),
     )
-    run.wall_s = time.perf_counter() - wall0
-    run.client_cpu_s = time.process_time() - client0
-    run.server_cpu_s = tree_cpu_s(server_pid) - cpu0
-    for conn in conns:
-        await conn.close()
-    return run
 
 
 async def closed_loop(
@@ -429,8 +425,18 @@ async def closed_loop(
             run.latencies.append(time.perf_counter() - sent)
             check(path, status, answer)
 
+    return await _measured(run, server_pid, conns, (client(conn) for conn in conns))
+
+
+async def _measured(
+    run: Run,
+    server_pid: int,
+    conns: list[Connection],
+    clients: Iterable[Coroutine[Any, Any, None]],
+) -> Run:
+    """Run the clients together, recording wall time and the CPU of both sides; then hang up."""
     cpu0, client0, wall0 = tree_cpu_s(server_pid), time.process_time(), time.perf_counter()
-    await asyncio.gather(*(client(conn) for conn in conns))
+    await asyncio.gather(*clients)
     run.wall_s = time.perf_counter() - wall0
     run.client_cpu_s = time.process_time() - client0
     run.server_cpu_s = tree_cpu_s(server_pid) - cpu0

@@ -26,7 +26,8 @@ from bonemets.config import Settings
 from bonemets.core.pathway import assess
 from bonemets.core.record import Lab, SymptomReport
 from bonemets.service import care
-from tests.web.conftest import PASSWORD, TODAY
+from tests.web.conftest import TODAY
+from tests.web.test_api import sign_in
 from tests.web.test_care import EMERGENCY, user
 
 CALM = {"symptoms": [{"code": "fatigue", "severity": 1}]}
@@ -36,13 +37,6 @@ CALM = {"symptoms": [{"code": "fatigue", "severity": 1}]}
 def client(db: Database, settings: Settings, people: dict[str, str]) -> Iterator[TestClient]:
     with TestClient(create_app(settings, db)) as c:
         yield c
-
-
-def sign_in(client: TestClient, username: str) -> str:
-    response = client.post("/api/session", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    token: str = response.json()["csrf_token"]
-    return token
 
 
 def stored_record(db: Database, patient_id: str) -> dict[str, Any]:
