@@ -275,7 +275,10 @@ def spill(
     tasks = [SpillTask(i, g, files, root, tmp, n_buckets) for i, g in enumerate(groups)]
     if len(tasks) <= 1:
         _init_spill(None if progress is None else (lambda n: progress("read", n, 0)))
-        parts = [spill_part(t) for t in tasks]
+        try:
+            parts = [spill_part(t) for t in tasks]
+        finally:
+            _init_spill(None)
     else:
         ctx = mp.get_context(_method())
         counter = ctx.Value("q", 0)
