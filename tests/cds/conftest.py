@@ -30,6 +30,14 @@ SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 UCUM = "http://unitsofmeasure.org"
 TOKEN = "test-access-token"
+# What an EHR sends with a request whose data we must fetch (CDS Hooks fhirAuthorization).
+AUTHORIZATION = {
+    "access_token": TOKEN,
+    "token_type": "Bearer",
+    "expires_in": 300,
+    "scope": "patient/*.read",
+    "subject": "bonemets-cds",
+}
 
 
 # --- Hand-written FHIR resources ------------------------------------------------------------------

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.cds.conftest import (
+    AUTHORIZATION,
     PID,
-    TOKEN,
     FhirServer,
     Service,
     bone_mets,
@@ -220,13 +220,7 @@ def test_order_sign_fetches_from_the_fhir_server(
     body = order_sign_request(
         [order],
         fhirServer=server.url,
-        fhirAuthorization={
-            "access_token": TOKEN,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "patient/*.read",
-            "subject": "bonemets-cds",
-        },
+        fhirAuthorization=AUTHORIZATION,
     )
     cards = cards_of(service.client.post(URL, json=body))
     dose = by_rule(cards)["bma.dose"]

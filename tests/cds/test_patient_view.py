@@ -13,6 +13,7 @@ from bonemets.adapters.cds.models import CdsResponse
 from bonemets.adapters.cds.prefetch import CORE_KEYS, KEYS
 from bonemets.adapters.cds.service import cds_settings, today
 from tests.cds.conftest import (
+    AUTHORIZATION,
     PID,
     TOKEN,
     FhirServer,
@@ -101,13 +102,7 @@ def test_without_prefetch_the_data_is_fetched_from_the_fhir_server(
     service.configure(fhir_servers=(server.url,))
     body = patient_view_request(
         fhirServer=server.url,
-        fhirAuthorization={
-            "access_token": TOKEN,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "patient/*.read",
-            "subject": "bonemets-cds",
-        },
+        fhirAuthorization=AUTHORIZATION,
     )
     cards = cards_of(service.client.post(URL, json=body))
     assert _essence(cards) == expected
@@ -134,13 +129,7 @@ def test_partial_prefetch_fetches_only_what_is_missing(
     body = patient_view_request(
         partial,
         fhirServer=server.url,
-        fhirAuthorization={
-            "access_token": TOKEN,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "patient/*.read",
-            "subject": "bonemets-cds",
-        },
+        fhirAuthorization=AUTHORIZATION,
     )
     assert _essence(cards_of(service.client.post(URL, json=body))) == expected
     paths = {path for path, _, _ in server.requests}
@@ -162,13 +151,7 @@ def test_a_paged_prefetch_is_fetched_in_full(
     body = patient_view_request(
         prefetch,
         fhirServer=server.url,
-        fhirAuthorization={
-            "access_token": TOKEN,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "patient/*.read",
-            "subject": "bonemets-cds",
-        },
+        fhirAuthorization=AUTHORIZATION,
     )
     cards = cards_of(service.client.post(URL, json=body))
     assert "MedicationAdministration ×5 (fetched from the FHIR server)" in cards[0]["detail"]
@@ -179,13 +162,7 @@ def test_unreachable_fhir_server_is_said_on_a_card(service: Service) -> None:
     dead = f"http://127.0.0.1:{free_port()}/fhir"  # nothing listens there
     body = patient_view_request(
         fhirServer=dead,
-        fhirAuthorization={
-            "access_token": TOKEN,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "patient/*.read",
-            "subject": "bonemets-cds",
-        },
+        fhirAuthorization=AUTHORIZATION,
     )
     cards = cards_of(service.client.post(URL, json=body))
     rules = by_rule(cards)
