@@ -375,4 +375,21 @@ def test_a_bone_metastasis_observation_with_its_site_as_value_is_a_lesion() -> N
     assert record.cancer is not None and record.cancer.bone_metastases is True
     assert record.cancer.bone_metastases_date == dt.date(2026, 2, 1)
     assert any("f3: bone metastasis site not placed" in n for n in result.notes)
-    assert result.counts["Observation"].skipped == 1
+    assert result.counts["Observation"].imported == 3
+
+
+def test_a_bone_metastasis_observation_without_a_placeable_site_still_says_present() -> None:
+    """The whole femur has no region on the map: no lesion, but bone metastases are not lost."""
+    obs = {
+        "resourceType": "Observation",
+        "id": "f1",
+        "status": "final",
+        "code": {"coding": [{"system": SCT, "code": "94222008"}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2026-03-04",
+        "valueCodeableConcept": {"coding": [{"system": SCT, "code": "71341001"}]},
+    }
+    record = fhir_to_records([patient("p1"), obs]).records["p1"]
+    assert record.lesions == []
+    assert record.cancer is not None and record.cancer.bone_metastases is True
+    assert record.cancer.bone_metastases_date == dt.date(2026, 3, 4)

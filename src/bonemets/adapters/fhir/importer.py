@@ -326,9 +326,9 @@ class _Patient:
         read as a bone-metastasis condition at that site, dated by the observation."""
         site = self.site(res.get("valueCodeableConcept")) or self.site(res.get("bodySite"))
         if site is None:
+            # The finding still says bone metastases are present: keep that, without a lesion.
             self.note(f"Observation/{res.get('id')}: bone metastasis site not placed in a region")
-            return False
-        self.bone_mets.append((True, self._effective(res), [site]))
+        self.bone_mets.append((True, self._effective(res), [site] if site else []))
         self.cancer_seen = True
         return True
 
