@@ -197,8 +197,11 @@ def _code_in(cc: Any, system: str) -> str | None:
     return None
 
 
+_NUMBER = (int, float)
+
+
 def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, _NUMBER):
         raise Refused(f"{what} is not a number: {value!r}")
     return float(value)
 
@@ -224,12 +227,22 @@ def reference_id(ref: Any) -> str | None:
     return tail
 
 
-def _patient_ref(res: Json) -> str:
+def _patient_ref(res: Json, seen: dict[str, str] | None = None) -> str:
+    """The patient a resource belongs to. `seen` remembers reference texts already read: most
+    resources of a patient carry the same one."""
     for name in _PATIENT_FIELDS:
         if name in res:
-            pid = reference_id(res[name])
+            ref = res[name]
+            text = ref.get("reference") if isinstance(ref, dict) else None
+            if seen is not None and isinstance(text, str):
+                pid = seen.get(text)
+                if pid is not None:
+                    return pid
+            pid = reference_id(ref)
             if pid is None:
-                raise Refused(f"{name} does not reference a Patient: {res[name]!r}")
+                raise Refused(f"{name} does not reference a Patient: {ref!r}")
+            if seen is not None and isinstance(text, str):
+                seen[text] = pid
             return pid
     raise Refused("no subject: the resource names no patient")
 
@@ -300,8 +313,13 @@ class _Patient:
             return False
         t = self.t
         code = res.get("code")
+        codings = code.get("coding") if isinstance(code, dict) else None
+        if not isinstance(codings, list):
+            return False
         loinc = t.systems["loinc"]
-        for c in _codings(code):
+        for c in codings:
+            if not isinstance(c, dict):
+                continue
             system, value = c.get("system"), c.get("code")
             if system == loinc:
                 if value in t.labs_by_loinc:
@@ -345,9 +363,13 @@ class _Patient:
     def _quantity(self, q: Any, what: str) -> tuple[float, str | None]:
         if not isinstance(q, dict):
             raise Refused(f"{what} is not a Quantity")
-        value = _number(q.get("value"), f"{what}.value")
-        unit = q.get("code") if isinstance(q.get("code"), str) else q.get("unit")
-        return value, unit if isinstance(unit, str) else None
+        value = q.get("value")
+        if isinstance(value, bool) or not isinstance(value, _NUMBER):
+            raise Refused(f"{what}.value is not a number: {value!r}")
+        unit = q.get("code")
+        if not isinstance(unit, str):
+            unit = q.get("unit")
+        return float(value), unit if isinstance(unit, str) else None
 
     def _lab_unit(self, unit: str | None, what: str) -> str:
         if unit is None:
@@ -963,6 +985,8 @@ def fhir_to_records(resources: Iterable[Json], *, validate: bool = False) -> Imp
     meds: dict[str, Json] = {}
     grouped: dict[str, list[Json]] = {}
     refused: dict[str, list[Refusal]] = {}
+    counts = result.counts
+    refs: dict[str, str] = {}  # reference text -> patient id
 
     def refuse(pid: str | None, rtype: str, res: Json, reason: str) -> None:
         rid = res.get("id") if isinstance(res.get("id"), str) else None
@@ -978,7 +1002,10 @@ def fhir_to_records(resources: Iterable[Json], *, validate: bool = False) -> Imp
             result.count("(none)").read += 1
             refuse(None, "(none)", res if isinstance(res, dict) else {}, "no resourceType")
             continue
-        result.count(rtype).read += 1
+        c = counts.get(rtype)
+        if c is None:
+            c = counts[rtype] = TypeCounts()
+        c.read += 1
         if check is not None and (rtype in _HANDLED or rtype in ("Patient", "Medication")):
             reason = check(res)
             if reason is not None:
@@ -1004,11 +1031,15 @@ def fhir_to_records(resources: Iterable[Json], *, validate: bool = False) -> Imp
             result.count(rtype).imported += 1
         elif rtype in _HANDLED:
             try:
-                pid = _patient_ref(res)
+                pid = _patient_ref(res, refs)
             except Refused as exc:
                 refuse(None, rtype, res, exc.reason)
                 continue
-            grouped.setdefault(pid, []).append(res)
+            group = grouped.get(pid)
+            if group is None:
+                grouped[pid] = [res]
+            else:
+                group.append(res)
         else:
             result.count(rtype).skipped += 1
 
@@ -1034,9 +1065,9 @@ def fhir_to_records(resources: Iterable[Json], *, validate: bool = False) -> Imp
                 refuse(pid, rtype, res, f"malformed resource ({type(exc).__name__}: {exc})")
                 continue
             if used:
-                result.count(rtype).imported += 1
+                counts[rtype].imported += 1  # counted as read above
             else:
-                result.count(rtype).skipped += 1
+                counts[rtype].skipped += 1
         if pid in refused:
             reasons = refused[pid]
             first = reasons[0]
