@@ -43,9 +43,18 @@ def analyte(code: str) -> dict[str, Any]:
         ) from None
 
 
+@cache
+def _checks(code: str) -> tuple[dict[str, float], float, float]:
+    """Per-unit factors to the canonical unit, and the plausible range in it, of lab `code`:
+    what every lab value is checked against, looked up once."""
+    entry = analyte(code)
+    low, high = entry["plausible"]
+    return entry["per_unit"], low, high
+
+
 def normalise_unit(code: str, unit: str, field: str = "unit") -> str:
     """The canonical spelling of `unit` for lab `code`, or an InputError naming `field`."""
-    accepted: dict[str, float] = analyte(code)["per_unit"]
+    accepted = _checks(code)[0]
     if unit in accepted:
         return unit
     spelled = _synonyms().get(unit.strip().lower())
@@ -74,10 +83,9 @@ def convert(code: str, value: float, from_unit: str, to_unit: str) -> float:
 
 def check_plausible(code: str, value: float, unit: str, field: str = "value") -> None:
     """Refuse a value no living patient could have in this unit (most often a unit mix-up)."""
-    entry = analyte(code)
-    low, high = entry["plausible"]
-    canonical = to_canonical(code, value, unit)
-    if not (low <= canonical <= high):
+    per_unit, low, high = _checks(code)
+    if not (low <= value * per_unit[unit] <= high):  # value in the canonical unit
+        entry = analyte(code)
         hint = ""
         others = [u for u in entry["per_unit"] if u != unit]
         for other in others:
