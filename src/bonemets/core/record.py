@@ -303,13 +303,48 @@ class Record(_Model):
     treatments: list[Treatment] = Field(default_factory=list)
     symptom_reports: list[SymptomReport] = Field(default_factory=list)
 
+    def _dated_after(self, day: dt.date) -> bool:
+        """True when a date in the record (of an entry, a stop or a resolution) is after `day`."""
+        demo, mets = self.demographics, self.cancer.bone_metastases_date if self.cancer else None
+        if mets is not None and mets > day:
+            return True
+        for dated in (
+            demo.weights,
+            demo.heights,
+            self.lesions,
+            self.labs,
+            self.bma_doses,
+            self.bma_plans,
+            self.dental_exams,
+            self.dental_procedures,
+            self.imaging,
+            self.symptom_reports,
+        ):
+            for x in dated:
+                if x.date > day:
+                    return True
+        return (
+            any(
+                x.date > day or (x.stopped is not None and x.stopped > day)
+                for x in self.supplements
+            )
+            or any(
+                x.date > day or (x.resolved is not None and x.resolved > day)
+                for x in self.conditions
+            )
+            or any(x.start > day or (x.stop is not None and x.stop > day) for x in self.treatments)
+        )
+
     def as_of(self, day: dt.date) -> Record:
         """The record as it stood on `day`: everything dated after it is dropped.
 
         Stop/resolution dates after `day` are not yet known on `day`, so they are cleared (entries
-        are frozen: those that do not change are shared, not copied).
+        are frozen: those that do not change are shared, not copied). A record with nothing after
+        `day`, the usual case, is returned as it is.
         """
+        return self._cut(day) if self._dated_after(day) else self
 
+    def _cut(self, day: dt.date) -> Record:
         def keep(d: dt.date) -> bool:
             return d <= day
 
