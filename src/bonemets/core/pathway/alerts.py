@@ -30,6 +30,7 @@ from bonemets.core.pathway.models import Alert, Bma, LesionResult, MonitoringIte
 from bonemets.core.record import SPINAL_SITES, Lab, Record, SymptomReport
 from bonemets.core.triage import TriageResult, triage
 from bonemets.core.triage.context import labs_read
+from bonemets.core.triage.models import Symptom
 from bonemets.core.units import ANALYTES
 
 UNVERIFIED = " [unverified: rests on an unverified number or a bonemets policy choice]"
@@ -91,11 +92,7 @@ def triage_input(
     if course.agent is not None:
         started = course.doses[0].date if course.doses and not course.stopped else None
         last = course.doses[-1].date if course.doses else None
-        bma_context = {
-            "agent": course.agent,
-            "started": started.isoformat() if started else None,
-            "last_dose": last.isoformat() if last else None,
-        }
+        bma_context = {"agent": course.agent, "started": started, "last_dose": last}
     patient = {
         "age": age_on(record, as_of),
         "sex": record.demographics.sex,
@@ -108,25 +105,31 @@ def triage_input(
         "central_line": _known(record, "central_line", as_of),
     }
     found = latest_report(record, as_of)
-    symptoms: list[dict[str, Any]] = []
+    symptoms: list[Symptom] = []
     free_text = None
     if found is not None:
         report = found[1]
-        symptoms = [s.model_dump(exclude_none=True) for s in report.symptoms]
+        symptoms = list(report.symptoms)  # the contract's own Symptom models, already validated
         free_text = report.free_text
-    # Only the labs triage reads: a two-year history would otherwise be dumped and validated
-    # again on every assessment for nothing.
-    labs = [
-        lab.model_dump(exclude_none=True)
-        for lab in labs_read([lab for lab in record.labs if lab.code in ANALYTES])
-    ]
+    # Only the labs triage reads: a two-year history would otherwise be validated again on every
+    # assessment for nothing.
+    labs = [_triage_lab(lab) for lab in labs_read([x for x in record.labs if x.code in ANALYTES])]
     return {
-        "as_of": as_of.isoformat(),
+        "as_of": as_of,
         "patient": patient,
         "symptoms": symptoms,
         "labs": labs,
         "free_text": free_text,
     }
+
+
+def _triage_lab(lab: Lab) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": lab.code, "value": lab.value, "unit": lab.unit, "date": lab.date}
+    if lab.lower_limit is not None:
+        out["lower_limit"] = lab.lower_limit
+    if lab.upper_limit is not None:
+        out["upper_limit"] = lab.upper_limit
+    return out
 
 
 def run_triage(
@@ -202,6 +205,7 @@ def _graded(record: Record, key: str, lab: Lab, baseline: float | None = None) -
         upper_limit=lab.upper_limit,
         baseline=baseline,
         sex=_sex(record),
+        validated=True,  # record labs: units normalised and values checked when read
     )
     return g.grade, " ".join(g.caveats)
 
