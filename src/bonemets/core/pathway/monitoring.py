@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -23,11 +24,16 @@ def table() -> dict[str, Any]:
     return data
 
 
+@cache
+def _lab_codes(test: str) -> frozenset[str]:
+    return frozenset(table()["tests"][test]["codes"])
+
+
 def last_done(record: Record, test: str) -> dt.date | None:
     if test == "imaging":
         dates = [i.date for i in record.imaging]
     else:
-        codes = set(table()["tests"][test]["codes"])
+        codes = _lab_codes(test)
         dates = [lab.date for lab in record.labs if lab.code in codes]
     return max(dates) if dates else None
 
@@ -42,25 +48,41 @@ def status_for(last: dt.date | None, due: dt.date | None, as_of: dt.date) -> Mon
     return "ok"
 
 
+@dataclass(frozen=True, slots=True)
+class _Interval:
+    """What an item says that depends only on the test and the centre's interval."""
+
+    evidence: str
+    guideline_range: tuple[float, float]
+    sources: tuple[str, ...]
+    note: str
+
+
+@cache
+def _interval(test: str, months: float) -> _Interval:
+    spec = table()["tests"][test]
+    evidence: str = spec["evidence"]
+    low, high = (float(x) for x in spec["range"])
+    notes = [spec["note"]]
+    if flag(evidence):
+        notes.append(
+            f"The {low:g}-{high:g} month interval is unverified [{evidence}]: no guideline "
+            "source confirms it yet."
+        )
+    if not low <= months <= high:
+        notes.append(f"The centre's interval ({months:g} months) is outside {low:g}-{high:g}.")
+    return _Interval(evidence, (low, high), tuple(spec["sources"]), " ".join(notes))
+
+
 def assess_monitoring(
     record: Record, as_of: dt.date, settings: PathwaySettings
 ) -> list[MonitoringItem]:
     out: list[MonitoringItem] = []
     for test in TESTS:
-        spec = table()["tests"][test]
         months = settings.interval_months(test)
+        fixed = _interval(test, months)
         last = last_done(record, test)
         due = add_months(last, months) if last is not None else None
-        evidence: str = spec["evidence"]
-        low, high = (float(x) for x in spec["range"])
-        notes = [spec["note"]]
-        if flag(evidence):
-            notes.append(
-                f"The {low:g}-{high:g} month interval is unverified [{evidence}]: no guideline "
-                "source confirms it yet."
-            )
-        if not low <= months <= high:
-            notes.append(f"The centre's interval ({months:g} months) is outside {low:g}-{high:g}.")
         out.append(
             MonitoringItem(
                 test=test,
@@ -68,11 +90,11 @@ def assess_monitoring(
                 due=due,
                 status=status_for(last, due, as_of),
                 interval_months=months,
-                guideline_range_months=[low, high],
-                sources=spec["sources"],
-                evidence=evidence,
-                unverified=flag(evidence),
-                note=" ".join(notes),
+                guideline_range_months=list(fixed.guideline_range),
+                sources=list(fixed.sources),
+                evidence=fixed.evidence,
+                unverified=flag(fixed.evidence),
+                note=fixed.note,
             )
         )
     return out
