@@ -81,7 +81,7 @@ def corrected_calcium(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: about ten are built per assessment, at a third of the cost
 class Grade:
     """A CTCAE v5 grade of one laboratory value. Grade 0 means within the CTCAE normal band."""
 

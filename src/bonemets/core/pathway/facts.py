@@ -13,14 +13,18 @@ from bonemets.core.record import Lab, Record, Weight
 from bonemets.core.units import convert
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(day: dt.date, months: float) -> dt.date:
     """`day` plus whole calendar months (clamped to the month's end), plus any fraction as days."""
     whole = int(months)
     extra_days = round((months - whole) * 30.4375)
     index = day.month - 1 + whole
     year, month = day.year + index // 12, index % 12 + 1
-    last = calendar.monthrange(year, month)[1]
-    return dt.date(year, month, min(day.day, last)) + dt.timedelta(days=extra_days)
+    last = 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month - 1]
+    moved = dt.date(year, month, min(day.day, last))
+    return moved + dt.timedelta(days=extra_days) if extra_days else moved
 
 
 def age_on(record: Record, day: dt.date) -> int | None:
