@@ -31,7 +31,6 @@ from bonemets.core.record import SPINAL_SITES, Lab, Record, SymptomReport
 from bonemets.core.triage import TriageResult, triage
 from bonemets.core.triage.context import labs_read
 from bonemets.core.triage.models import Symptom
-from bonemets.core.units import ANALYTES
 
 UNVERIFIED = " [unverified: rests on an unverified number or a bonemets policy choice]"
 CALCIUM_CODES = ("calcium_ionized", "calcium_corrected", "calcium_total")  # preference on a tie
@@ -113,7 +112,7 @@ def triage_input(
         free_text = report.free_text
     # Only the labs triage reads: a two-year history would otherwise be validated again on every
     # assessment for nothing.
-    labs = [_triage_lab(lab) for lab in labs_read([x for x in record.labs if x.code in ANALYTES])]
+    labs = [_triage_lab(lab) for lab in labs_read(record.labs)]  # tumour markers are not read
     return {
         "as_of": as_of,
         "patient": patient,

@@ -12,7 +12,6 @@ from bonemets.core.knowledge import is_unverified
 from bonemets.core.record import Lab, Record, Weight
 from bonemets.core.units import convert
 
-
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 

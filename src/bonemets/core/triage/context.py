@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Protocol, TypeVar
 
 from bonemets.core.knowledge import load
@@ -254,7 +255,7 @@ def labs_read(labs: Sequence[D]) -> list[D]:
         days = {x.date for x in labs if _READ_GROUP.get(x.code) == "calcium" and x.date}
     else:
         days = {latest["calcium"]} if "calcium" in latest else set()
-    window = dt.timedelta(days=int(load("labs")["albumin_pairing_days"]))
+    window = _pairing_window()
     out: list[D] = []
     for lab in labs:
         group = _READ_GROUP.get(lab.code)
@@ -268,6 +269,12 @@ def labs_read(labs: Sequence[D]) -> list[D]:
     return out
 
 
+@cache
+def _pairing_window() -> dt.timedelta:
+    """How long before a calcium an albumin may still correct it (knowledge/labs.toml)."""
+    return dt.timedelta(days=int(load("labs")["albumin_pairing_days"]))
+
+
 def _albumin_for(calcium: Lab, albumins: list[Lab]) -> Lab | None:
     """The albumin to correct `calcium` with: the same day's (the lowest, which gives the higher
     corrected value), else the latest within the pairing window before it. Undated values pair
@@ -278,7 +285,7 @@ def _albumin_for(calcium: Lab, albumins: list[Lab]) -> Lab | None:
     same_day = [a for a in albumins if a.date == calcium.date]
     if same_day:
         return min(same_day, key=lambda a: a.value)
-    window = dt.timedelta(days=int(load("labs")["albumin_pairing_days"]))
+    window = _pairing_window()
     before = [
         a for a in albumins if a.date is not None and calcium.date - window <= a.date < calcium.date
     ]
