@@ -1,14 +1,20 @@
 """Population worklist benchmarks: throughput, scaling, memory and ratios, all in one run.
 
     python bench/population.py [--sizes 1000,10000,100000] [--workdir /tmp/bonemets-bench]
-                               [--spark-size 10000] [--sample 300]
+                               [--spark-size 10000] [--sample 300] [--out bench/results]
 
 For each size: a synthetic export (`synth_export`), then `run_worklist` (local engine, 2 workers)
-in a fresh subprocess whose peak RSS (its own and its worker processes') is read with getrusage.
-Ratios:
-the worklist against merely parsing the same files with orjson; against a straightforward pipeline
-that validates every resource with fhir.resources (`fhir_to_records(validate=True)`) and assesses
-(timed on a sample of patients, scaled); Spark local[2] against the local engine on one export.
+in a fresh subprocess whose peak RSS (its own and its largest worker's) is read with getrusage.
+Ratios, each against a baseline measured in the same run (these machines are noisy):
+
+- against merely parsing the same files with orjson, the practical upper bound: in one process
+  (what the issue's target is set against) and in as many processes as the worklist has workers;
+- against a straightforward pipeline that validates every resource with fhir.resources
+  (`fhir_to_records(validate=True)`) and assesses, in one process (timed on a sample of patients,
+  scaled);
+- Spark local[2] against the local engine on one export.
+
+The figures go to `<out>/population.json` and a chart to `<out>/population.png`.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing as mp
 import os
 import platform
 import shutil
@@ -23,19 +30,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 AS_OF = dt.date(2025, 6, 30)
+WORKERS = 2
 
 CHILD = r"""
 import datetime as dt, json, resource, sys, time
 from pathlib import Path
 from bonemets.population import run_worklist
-export, out, engine = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+export, out, engine, workers = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[5])
 t = time.perf_counter()
 day = dt.date.fromisoformat(sys.argv[4])
-r = run_worklist(export, day, out, engine=engine, workers=2, chart=False)
+r = run_worklist(export, day, out, engine=engine, workers=workers, chart=False)
 seconds = time.perf_counter() - t
 print(json.dumps({
     "seconds": seconds,
@@ -52,7 +61,16 @@ def run_child(export: Path, out: Path, engine: str) -> dict[str, float]:
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
     shutil.rmtree(out, ignore_errors=True)
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(export), str(out), engine, AS_OF.isoformat()],
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(export),
+            str(out),
+            engine,
+            AS_OF.isoformat(),
+            str(WORKERS),
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -62,16 +80,26 @@ def run_child(export: Path, out: Path, engine: str) -> dict[str, float]:
     return result
 
 
-def orjson_parse(export: Path) -> tuple[float, int]:
+def _parse_file(path: Path) -> int:
+    n = 0
+    with path.open("rb") as fh:
+        for line in fh:
+            orjson.loads(line)
+            n += 1
+    return n
+
+
+def orjson_parse(export: Path, processes: int = 1) -> tuple[float, int]:
+    """Seconds to orjson-parse every line of the export, and the line count."""
     from bonemets.population.local import export_files
 
-    n = 0
+    files = sorted(export_files(export), key=lambda p: -p.stat().st_size)  # largest first
     t = time.perf_counter()
-    for p in export_files(export):
-        with p.open("rb") as fh:
-            for line in fh:
-                orjson.loads(line)
-                n += 1
+    if processes == 1:
+        n = sum(_parse_file(p) for p in files)
+    else:
+        with mp.get_context("fork").Pool(processes) as pool:
+            n = sum(pool.imap_unordered(_parse_file, files))
     return time.perf_counter() - t, n
 
 
@@ -127,57 +155,118 @@ def validated_pipeline(groups: list[list[bytes]]) -> float:
     return (time.perf_counter() - t) / len(groups)
 
 
+def measure_size(n: int, workdir: Path) -> dict[str, float]:
+    from bonemets.population import synth_export
+
+    export = workdir / f"export-{n}"
+    if not export.exists():
+        s = synth_export(export, n, 1, as_of=AS_OF)
+        print(
+            f"synth-export {n:>7,} patients: {s.resources:>10,} resources in {s.seconds:6.1f} s "
+            f"({s.resources / s.seconds:,.0f} resources/s, {n / s.seconds:,.0f} patients/s)"
+        )
+    # Twice, the faster counted: the first may read a cold export from disk, and the worklist
+    # after it then finds the files in the page cache.
+    parse_s, lines = min(orjson_parse(export), orjson_parse(export))
+    parse_par_s, _ = orjson_parse(export, WORKERS)
+    r = run_child(export, workdir / f"out-{n}", "local")
+    r |= {"orjson_seconds": parse_s, "orjson_parallel_seconds": parse_par_s, "size": n}
+    r["resources_per_s"] = r["resources"] / r["seconds"]
+    r["patients_per_s"] = r["patients"] / r["seconds"]
+    r["ms_per_patient"] = 1000 * r["seconds"] / r["patients"]
+    r["pct_of_orjson"] = 100 * parse_s / r["seconds"]
+    r["pct_of_orjson_parallel"] = 100 * parse_par_s / r["seconds"]
+    print(
+        f"worklist  {n:>7,} patients: {r['seconds']:7.1f} s, {r['resources_per_s']:>8,.0f} "
+        f"resources/s, {r['patients_per_s']:>6,.0f} patients/s, {r['ms_per_patient']:.2f} "
+        f"ms/patient; peak RSS main {r['rss_main_mb']:.0f} MB, worker "
+        f"{r['rss_workers_mb']:.0f} MB; orjson parse alone {lines / parse_s:,.0f} lines/s in one "
+        f"process ({lines / parse_par_s:,.0f} in {WORKERS}) -> worklist at "
+        f"{r['pct_of_orjson']:.1f}% of one process ({r['pct_of_orjson_parallel']:.1f}% of "
+        f"{WORKERS})"
+    )
+    return r
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = results["sizes"]
+    sizes = [r["size"] for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    ax = axes[0]
+    ax.plot(sizes, [r["patients_per_s"] for r in rows], "o-", label="worklist (2 workers)")
+    ax.plot(
+        sizes,
+        [r["patients"] / r["orjson_seconds"] for r in rows],
+        "s--",
+        label="orjson parse only, 1 process",
+    )
+    ax.set(xscale="log", yscale="log", xlabel="patients", ylabel="patients/s")
+    ax.set_title("Throughput")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    ax.plot(sizes, [r["ms_per_patient"] for r in rows], "o-")
+    ax.set(xscale="log", xlabel="patients", ylabel="ms per patient (wall)", ylim=(0, None))
+    ax.set_title("Cost per patient")
+    ax = axes[2]
+    ax.plot(sizes, [r["rss_main_mb"] for r in rows], "o-", label="main process")
+    ax.plot(sizes, [r["rss_workers_mb"] for r in rows], "s-", label="largest worker")
+    ax.set(xscale="log", xlabel="patients", ylabel="peak RSS (MB)", ylim=(0, None))
+    ax.set_title("Peak memory")
+    ax.legend(fontsize=8)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    ratios = results.get("ratios", {})
+    fig.suptitle(
+        f"bonemets worklist on {results['machine']['cpus']} cores: "
+        f"{ratios.get('pct_of_orjson', 0):.0f}% of orjson parsing (1 process), "
+        f"x{ratios.get('x_fhir_resources', 0):.1f} a fhir.resources pipeline",
+        fontsize=11,
+    )
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/bonemets-bench"))
     ap.add_argument("--spark-size", type=int, default=10000)
     ap.add_argument("--sample", type=int, default=300)
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     ap.add_argument("--keep", action="store_true", help="Keep the exports.")
     args = ap.parse_args()
-    from bonemets.population import synth_export
 
     sizes = [int(x) for x in args.sizes.split(",")]
     args.workdir.mkdir(parents=True, exist_ok=True)
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
-    per_size: dict[int, dict[str, float]] = {}
-    for n in sizes:
-        export = args.workdir / f"export-{n}"
-        if not export.exists():
-            s = synth_export(export, n, 1, as_of=AS_OF)
-            print(
-                f"synth-export {n:>7,} patients: {s.resources:>10,} resources "
-                f"in {s.seconds:6.1f} s "
-                f"({s.resources / s.seconds:,.0f} resources/s, {n / s.seconds:,.0f} patients/s)"
-            )
-        # Twice, the faster counted: the first may read a cold export from disk, and the
-        # worklist after it would then find the files in the page cache.
-        parse_s, lines = min(orjson_parse(export), orjson_parse(export))
-        r = run_child(export, args.workdir / f"out-{n}", "local")
-        r["orjson_seconds"] = parse_s
-        per_size[n] = r
-        res_s = r["resources"] / r["seconds"]
-        print(
-            f"worklist  {n:>7,} patients: {r['seconds']:7.1f} s, {res_s:>8,.0f} resources/s, "
-            f"{r['patients'] / r['seconds']:>6,.0f} patients/s, "
-            f"{1000 * r['seconds'] / r['patients']:.2f} ms/patient; "
-            f"peak RSS main {r['rss_main_mb']:.0f} MB, worker {r['rss_workers_mb']:.0f} MB; "
-            f"orjson parse alone {lines / parse_s:,.0f} lines/s "
-            f"-> worklist at {100 * res_s / (lines / parse_s):.1f}% of it"
-        )
+    cpus = os.cpu_count() or 1
+    print(f"machine: {platform.machine()}, {cpus} cores, Python {platform.python_version()}")
+    results: dict[str, Any] = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": cpus, "python": platform.python_version()},
+        "workers": WORKERS,
+        "sizes": [measure_size(n, args.workdir) for n in sizes],
+    }
+    per_size = {r["size"]: r for r in results["sizes"]}
+    big = per_size[sizes[-1]]
+    ratios: dict[str, float] = {
+        "pct_of_orjson": big["pct_of_orjson"],
+        "pct_of_orjson_parallel": big["pct_of_orjson_parallel"],
+    }
     if len(sizes) >= 2:
         a, b = sizes[0], sizes[-1]
-        ca = per_size[a]["seconds"] / a
-        cb = per_size[b]["seconds"] / b
-        print(
-            f"cost per patient {a:,} -> {b:,}: {1000 * ca:.2f} -> {1000 * cb:.2f} ms "
-            f"(x{cb / ca:.2f})"
-        )
-        if 10000 in per_size and sizes[-1] > 10000:
+        ca, cb = per_size[a]["ms_per_patient"], per_size[b]["ms_per_patient"]
+        ratios["cost_per_patient_slope"] = cb / ca
+        print(f"cost per patient {a:,} -> {b:,}: {ca:.2f} -> {cb:.2f} ms (x{cb / ca:.2f})")
+        if 10000 in per_size and b > 10000:
             m10 = max(per_size[10000]["rss_main_mb"], per_size[10000]["rss_workers_mb"])
-            mb = max(per_size[b]["rss_main_mb"], per_size[b]["rss_workers_mb"])
+            mb = max(big["rss_main_mb"], big["rss_workers_mb"])
+            ratios["peak_rss_growth_from_10k"] = mb / m10 - 1
             print(
                 f"peak RSS 10,000 -> {b:,}: {m10:.0f} -> {mb:.0f} MB ({100 * (mb / m10 - 1):+.1f}%)"
             )
@@ -185,29 +274,43 @@ def main() -> None:
     groups = sample_groups(args.workdir / f"export-{sizes[0]}", args.sample)
     steps = profile_steps(groups)
     total = sum(steps.values())
+    results["steps_ms_per_patient"] = {k: 1000 * v for k, v in steps.items()}
     print(
         "per patient, one process: "
         + ", ".join(f"{k} {1000 * v:.2f} ms ({100 * v / total:.0f}%)" for k, v in steps.items())
     )
     validated = validated_pipeline(groups)
-    big = per_size[sizes[-1]]
     ours = big["seconds"] / big["patients"]
+    ratios["x_fhir_resources"] = validated / ours
+    ratios["x_fhir_resources_per_process"] = validated / total
+    results["fhir_resources_ms_per_patient"] = 1000 * validated
     print(
         f"fhir.resources-validated pipeline (1 process): {1000 * validated:.2f} ms/patient -> "
-        f"{1 / validated:,.0f} patients/s; worklist (2 workers) {1 / ours:,.0f} patients/s: "
-        f"x{validated / ours:.1f} faster (x{validated / total:.1f} per process)"
+        f"{1 / validated:,.0f} patients/s; worklist ({WORKERS} workers) {1 / ours:,.0f} "
+        f"patients/s: x{validated / ours:.1f} faster (x{validated / total:.1f} per process)"
     )
     if args.spark_size:
         export = args.workdir / f"export-{args.spark_size}"
         if not export.exists():
+            from bonemets.population import synth_export
+
             synth_export(export, args.spark_size, 1, as_of=AS_OF)
         local = per_size.get(args.spark_size) or run_child(export, args.workdir / "out-l", "local")
         spark = run_child(export, args.workdir / "out-spark", "spark")
+        ratios["spark_over_local_time"] = spark["seconds"] / local["seconds"]
+        results["spark"] = spark
         print(
             f"spark local[2] {args.spark_size:,} patients: {spark['seconds']:.1f} s "
             f"({spark['patients'] / spark['seconds']:,.0f} patients/s, incl. JVM start) vs local "
             f"{local['seconds']:.1f} s: spark/local time x{spark['seconds'] / local['seconds']:.2f}"
         )
+    results["ratios"] = ratios
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "population.json").write_bytes(
+        orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n"
+    )
+    plot(results, args.out / "population.png")
+    print(f"figures: {args.out / 'population.json'}, chart: {args.out / 'population.png'}")
     if not args.keep:
         for p in args.workdir.glob("export-*"):
             shutil.rmtree(p, ignore_errors=True)
