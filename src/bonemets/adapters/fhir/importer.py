@@ -200,6 +200,24 @@ def _code_in(cc: Any, system: str) -> str | None:
 _NUMBER = (int, float)
 
 
+def _codes_in(cc: Any, own: str, other: str) -> tuple[str | None, str | None]:
+    """The first code of system `own` and the first of system `other` (one walk of the codings:
+    our own code system wins, a standard one is read when ours is absent)."""
+    mine = theirs = None
+    if isinstance(cc, dict):
+        codings = cc.get("coding")
+        if isinstance(codings, list):
+            for c in codings:
+                if isinstance(c, dict):
+                    system, code = c.get("system"), c.get("code")
+                    if isinstance(code, str):
+                        if mine is None and system == own:
+                            mine = code
+                        elif theirs is None and system == other:
+                            theirs = code
+    return mine, theirs
+
+
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, _NUMBER):
         raise Refused(f"{what} is not a number: {value!r}")
@@ -448,10 +466,9 @@ class _Patient:
         return True
 
     def site(self, cc: Any) -> str | None:
-        site = _code_in(cc, CS_SKELETAL_SITE)
+        site, snomed = _codes_in(cc, CS_SKELETAL_SITE, self.t.systems["snomed"])
         if site is not None:
             return site
-        snomed = _code_in(cc, self.t.systems["snomed"])
         if snomed is not None:
             return self.t.sites_by_snomed.get(snomed)
         return None
@@ -604,10 +621,9 @@ class _Patient:
         return None
 
     def agent(self, cc: Any) -> str | None:
-        own = _code_in(cc, CS_AGENT)
+        own, rx = _codes_in(cc, CS_AGENT, self.t.systems["rxnorm"])
         if own is not None:
             return own
-        rx = _code_in(cc, self.t.systems["rxnorm"])
         if rx is not None and rx in self.t.meds:
             return self.t.meds[rx]
         return self._by_text(cc, self.t.med_text)
@@ -615,10 +631,9 @@ class _Patient:
     def route(self, cc: Any) -> str | None:
         if cc is None:
             return None
-        own = _code_in(cc, CS_ROUTE)
+        own, snomed = _codes_in(cc, CS_ROUTE, self.t.systems["snomed"])
         if own is not None:
             return own
-        snomed = _code_in(cc, self.t.systems["snomed"])
         if snomed is not None and snomed in self.t.routes:
             return self.t.routes[snomed]
         self.note(f"route {cc!r} not recognised: route left unknown")
@@ -778,12 +793,10 @@ class _Patient:
             return False
         cc = res.get("code")
         t = self.t
-        dental = _code_in(cc, CS_DENTAL_PROCEDURE)
+        dental, snomed = _codes_in(cc, CS_DENTAL_PROCEDURE, t.systems["snomed"])
         invasive: bool | None = None
-        if dental is None:
-            snomed = _code_in(cc, t.systems["snomed"])
-            if snomed in t.dental:
-                dental, invasive = t.dental[snomed]
+        if dental is None and snomed in t.dental:
+            dental, invasive = t.dental[snomed]
         if dental == "exam":
             outcome = _code_in(res.get("outcome"), CS_DENTAL_OUTCOME)
             self.lists["dental_exams"].append(
