@@ -26,6 +26,8 @@ _REF = re.compile(rb'"(?:subject|patient)"\s*:\s*\{\s*"reference"\s*:\s*"([^"\\]
 _SUBJECT = b'"subject"'
 _PATIENT = b'"patient"'
 _CONTAINED = b'"contained"'
+_FIELD = len(_SUBJECT)  # == len(_PATIENT)
+_COMPACT = b':{"reference":"'  # what follows the field name in compact JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +53,36 @@ class Corrupt:
 
 def fast_reference(line: bytes) -> bytes | None:
     """The bytes of the line's only ``subject``/``patient`` reference, or None when the line must
-    be parsed to know its patient."""
-    m = _REF.search(line)
-    if m is None or line.count(_SUBJECT) + line.count(_PATIENT) != 1 or _CONTAINED in line:
+    be parsed to know its patient.
+
+    Only a line with exactly one of the two field names (as `bytes.count` counts them) and no
+    ``"contained"`` is looked up. On compact JSON, literal searches find the reference (~4x
+    cheaper than the regex `_REF`, which takes any other spacing). Those bytes run to the next
+    quote, so they may hold a backslash where the regex finds no match: `key_of_reference`
+    refuses them, so the key is the regex's."""
+    i = line.find(_SUBJECT)
+    if i >= 0:
+        if line.find(_SUBJECT, i + _FIELD) >= 0 or line.find(_PATIENT) >= 0:
+            return None
+    else:
+        i = line.find(_PATIENT)
+        if i < 0 or line.find(_PATIENT, i + _FIELD) >= 0:
+            return None
+    if line.find(_CONTAINED) >= 0:
         return None
-    return m.group(1)
+    start = i + _FIELD + len(_COMPACT)
+    if line[i + _FIELD : start] != _COMPACT:
+        m = _REF.search(line)
+        return None if m is None else m.group(1)
+    end = line.find(b'"', start)
+    return None if end < 0 else line[start:end]
 
 
 def key_of_reference(ref: bytes) -> str | None:
-    """The patient key of a reference's bytes (`fast_reference`), by the adapter's rules."""
+    """The patient key of a reference's bytes (`fast_reference`), by the adapter's rules; None for
+    an escaped reference (the line is parsed instead)."""
+    if ref.find(b"\\") >= 0:
+        return None
     try:
         text = ref.decode()
     except UnicodeDecodeError:
@@ -104,6 +127,11 @@ def classify(line: bytes) -> Keyed | Orphan | Corrupt:
     key = fast_key(line)
     if key is not None:
         return Keyed(key)
+    return parse_classify(line)
+
+
+def parse_classify(line: bytes) -> Keyed | Orphan | Corrupt:
+    """`classify` for a line `fast_key` could not key: by parsing it."""
     try:
         res = parse_line(line)
     except orjson.JSONDecodeError as exc:
