@@ -26,6 +26,7 @@ from bonemets.population.local import (
 )
 from bonemets.population.output import (
     SUMMARY_PNG,
+    Summary,
     WorklistWriter,
     draw_chart,
     write_problems,
@@ -144,6 +145,7 @@ def run_worklist(
         tempfile.TemporaryDirectory(prefix="bonemets-worklist-", dir=tmp_dir) as tmp,
     ):
         rows: Iterator[Row]
+        counted: Summary | None = None  # the rows' summary, when known before they are written
         stop: Callable[[], None] = lambda: None  # noqa: E731
         if engine == "local":
             n_workers = workers if workers is not None else default_workers()
@@ -157,6 +159,7 @@ def run_worklist(
                 progress=meter,
             )
             rows, stats, problems = merge_runs(local.runs), local.stats, local.problems
+            counted = local.summary
             extra |= {"buckets": local.buckets, "workers": n_workers}
         else:
             from bonemets.population.spark import run_spark, spark_session
@@ -169,7 +172,7 @@ def run_worklist(
             rows, stats, problems = result.rows, result.stats, result.problems
             extra |= {"master": session.sparkContext.master, "partitions": result.partitions}
         try:
-            with WorklistWriter(out) as writer:
+            with WorklistWriter(out, summary=counted) as writer:
                 for row in rows:
                     writer.write(row)
         finally:
