@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, cast
 
 import orjson
@@ -201,6 +202,9 @@ def error_row(key: str, record_id: str, reason: str, resources: int, skipped: in
     )
 
 
+_LINE = itemgetter(1)  # a tagged line's bytes: the canonical order of a patient's lines
+
+
 def _itself(source: Any) -> Source:
     return cast(Source, source)
 
@@ -221,7 +225,7 @@ def assess_group(
     stats = Stats()
     problems: list[Problem] = []
     resources: list[Json] = []
-    for tag, line in sorted(lines, key=lambda x: x[1]):
+    for tag, line in sorted(lines, key=_LINE):
         stats.lines += 1
         try:
             res = parse_line(line)
