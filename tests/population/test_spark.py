@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from bonemets.adapters.fhir import bundle_resources, record_to_fhir, write_ndjson
 from bonemets.demo.cohort import make_cohort
@@ -47,3 +51,34 @@ def test_spark_equals_local_on_a_demo_cohort_export(
     assert local[1]["patients"] == 40 and local[1]["refused_patients"] == 0
     # record_to_fhir writes the record id as an identifier: the adapter's record id is kept.
     assert {r["record_id"] for r in local[0]} == {p.record.id for p in cohort}
+
+
+def test_cli_spark_workers_run_the_interpreter_bonemets_is_installed_in(
+    small_export: Path, tmp_path: Path, as_of: dt.date
+) -> None:
+    """`bonemets worklist --engine spark` as a user runs it: PYSPARK_PYTHON unset, and the first
+    `python3` on PATH is not the interpreter bonemets is installed in (here a decoy that fails).
+    PySpark starts its RDD workers with PYSPARK_PYTHON, else `python3`."""
+    decoy = tmp_path / "bin"
+    decoy.mkdir()
+    (decoy / "python3").write_text("#!/bin/sh\necho 'decoy python3' >&2\nexit 3\n")
+    (decoy / "python3").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "PYSPARK_PYTHON"}
+    env["PATH"] = f"{decoy}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    out = tmp_path / "spark"
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "bonemets.cli.main", "worklist", str(small_export)),
+            *("--as-of", as_of.isoformat(), "--out", str(out), "--engine", "spark"),
+            *("--master", "local[2]", "--json"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert orjson.loads(proc.stdout)["patients"] == 120
+    local = worklist(small_export, tmp_path / "local", as_of, workers=1)
+    assert pq.read_table(out / "worklist.parquet").to_pylist() == local[0]

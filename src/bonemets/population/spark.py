@@ -46,13 +46,15 @@ def spark_session(master: str = "local[2]", app_name: str = "bonemets-worklist")
     """A SparkSession for `master` (``local[2]``, ``spark://host:7077``, ``yarn``, ``k8s://...``)."""
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(master)
     if master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
         # Local workers must run this interpreter (the one with bonemets installed), not
-        # whatever `python3` is first on PATH. On a cluster the cluster's setting decides.
-        builder = builder.config("spark.pyspark.python", sys.executable)
+        # whatever `python3` is first on PATH. PySpark's RDD functions take their interpreter from
+        # this variable alone (`spark.pyspark.python` is not read for them). On a cluster the
+        # cluster's setting decides.
+        os.environ["PYSPARK_PYTHON"] = sys.executable
     spark = (
-        builder.appName(app_name)
+        SparkSession.builder.master(master)
+        .appName(app_name)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "8")
