@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from bonemets.adapters.fhir import fhir_to_records, read_ndjson_dir
 from bonemets.core.pathway import assess
 from bonemets.population.keys import Keyed, classify
+from bonemets.population.local import FD_RESERVE, MAX_BUCKETS
 from bonemets.population.patient import LEVEL_RANK
 
 from .damage import damage
@@ -107,6 +110,32 @@ def test_tiny_buckets_and_two_workers_agree(
     assert result == clean
     result = worklist(small_export, tmp_path / "out1", as_of, workers=1, bucket_bytes=1 << 30)
     assert result == clean
+
+
+def test_a_low_limit_on_open_files_gives_fewer_buckets_and_the_same_answer(
+    small_export: Path, tmp_path: Path, clean: Result, as_of: dt.date
+) -> None:
+    """Each spill worker holds all its bucket files open. Under a hard limit of 120 open files
+    (Linux's usual soft limit, 1,024, is below MAX_BUCKETS plus what a process holds) the
+    worklist must use fewer buckets, split them again in pass 2, and give the same rows."""
+    limit = 120
+    out = tmp_path / "out"
+    argv = [
+        *("bonemets", "worklist", str(small_export), "--as-of", as_of.isoformat()),
+        *("--out", str(out), "--bucket-mb", "0.002", "--workers", "2", "--no-progress"),
+    ]
+    code = (
+        "import resource, runpy, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({limit}, {limit}))\n"
+        f"sys.argv = {argv!r}\n"
+        "runpy.run_module('bonemets.cli.main', run_name='__main__')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    wanted = sum(p.stat().st_size for p in small_export.iterdir()) // 2048
+    assert wanted > MAX_BUCKETS  # without the limit, MAX_BUCKETS buckets
+    assert orjson.loads((out / "summary.json").read_bytes())["buckets"] == limit - FD_RESERVE
+    assert pq.read_table(out / "worklist.parquet").to_pylist() == clean[0]
 
 
 def test_corrupt_line_and_refused_patient(

@@ -70,6 +70,7 @@ FRAME_BYTES = 1 << 16  # a bucket's buffer in pass 1: records compressed togethe
 _FRAME = struct.Struct("<II")  # a frame's header: its records' size, then its compressed size
 _CODEC = pa.Codec("lz4_raw")
 WORKER_GC_THRESHOLD = 50_000  # a worker's first-generation threshold (CPython's default: 700)
+FD_RESERVE = 64  # open files kept free for all but the bucket files (export, pipes, run files)
 
 ProgressFn = Callable[[str, int, int], None]  # (phase, lines or patients, resources)
 
@@ -83,6 +84,32 @@ def export_files(folder: Path) -> list[Path]:
 
 def estimated_bytes(files: list[Path]) -> int:
     return sum(p.stat().st_size * (GZIP_RATIO if p.name.endswith(".gz") else 1) for p in files)
+
+
+def open_file_budget(wanted: int) -> int:
+    """How many bucket files a process may hold open at once, at most `wanted`.
+
+    Each spill worker holds all its bucket files open, and the merge all the run files. Linux's
+    usual soft limit on open files (1,024) is below `MAX_BUCKETS` plus what a process holds
+    already, so the soft limit is first raised towards the hard one (worker processes inherit
+    it). Where even the hard limit is lower, fewer buckets are used: each comes out larger, and
+    pass 2 splits it again (`_resplit`), so memory per bucket stays the same."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: no limit to read
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = wanted + FD_RESERVE
+    if soft != resource.RLIM_INFINITY and soft < need:
+        raised = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(2, min(wanted, soft - FD_RESERVE))
 
 
 # --- pass 1 ---------------------------------------------------------------------------------------
@@ -528,7 +555,8 @@ def _bucket_rows(
     bucket: Bucket, ctx: _Context, depth: int, out: BucketResult, rows: list[Row]
 ) -> None:
     if bucket.size > 2 * ctx.bucket_bytes and depth < MAX_SPLIT_DEPTH:
-        parts = _resplit(bucket, math.ceil(bucket.size / ctx.bucket_bytes), depth + 1)
+        wanted = math.ceil(bucket.size / ctx.bucket_bytes)
+        parts = _resplit(bucket, open_file_budget(wanted), depth + 1)
         if sum(1 for p in parts if p.size) > 1:  # one huge patient cannot be split
             for part in parts:
                 _bucket_rows(part, ctx, depth + 1, out, rows)
@@ -604,6 +632,7 @@ def run_local(
     """Both passes; the caller merges `runs` (in `tmp`) with `merge_runs`."""
     files = export_files(export_dir)
     n_buckets = max(1, min(MAX_BUCKETS, math.ceil(estimated_bytes(files) / bucket_bytes)))
+    n_buckets = min(n_buckets, open_file_budget(n_buckets))
     spilled = spill(
         files, export_dir, tmp, n_buckets, progress, workers=workers, chunk_bytes=chunk_bytes
     )
