@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +94,18 @@ def test_reads_shorter_than_a_line_and_one_record_a_frame(
     export = rewrite(damaged, tmp_path / "export", b"\n", gz=gz)
     got = run(export, tmp_path / "out", as_of, workers=1, bucket_bytes=8192)
     check(got, plain, ".gz" if gz else "")
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_default_workers_are_the_cpus_this_process_may_use() -> None:
+    """One worker per CPU the process may run on: in a container or under taskset, that share."""
+    code = (
+        "import os\n"
+        "from bonemets.population.local import default_workers\n"
+        "before = default_workers()\n"
+        "os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+        "print(before, default_workers())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, pinned = map(int, out.stdout.split())
+    assert (before, pinned) == (len(os.sched_getaffinity(0)), 1)

@@ -40,7 +40,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Spark master URL (engine spark), e.g. local[2], spark://host:7077."),
         ] = None,
         workers: Annotated[
-            int | None, typer.Option(help="Worker processes of the local engine (default 2).")
+            int | None,
+            typer.Option(help="Worker processes of the local engine [default: one per CPU]."),
         ] = None,
         bucket_mb: Annotated[
             float | None,

@@ -666,4 +666,10 @@ def run_local(
 
 
 def default_workers() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
+    """One worker process per CPU this process may run on (a container's or `taskset`'s share,
+    where the system says). Memory grows with the workers (~100 MB each), not with the export."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus)
