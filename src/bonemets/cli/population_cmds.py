@@ -37,7 +37,10 @@ def register(app: typer.Typer) -> None:
         engine: Annotated[str, typer.Option(help="local or spark.")] = "local",
         master: Annotated[
             str | None,
-            typer.Option(help="Spark master URL (engine spark), e.g. local[2], spark://host:7077."),
+            typer.Option(
+                help="Spark master URL (engine spark) [default: local[*], every CPU], e.g. "
+                "local[2], spark://host:7077."
+            ),
         ] = None,
         workers: Annotated[
             int | None,

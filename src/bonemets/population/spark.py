@@ -42,8 +42,9 @@ if TYPE_CHECKING:
 Json = dict[str, Any]
 
 
-def spark_session(master: str = "local[2]", app_name: str = "bonemets-worklist") -> SparkSession:
-    """A SparkSession for `master` (``local[2]``, ``spark://host:7077``, ``yarn``, ``k8s://...``)."""
+def spark_session(master: str = "local[*]", app_name: str = "bonemets-worklist") -> SparkSession:
+    """A SparkSession for `master`: ``local[*]`` (every CPU here), ``local[2]``,
+    ``spark://host:7077``, ``yarn``, ``k8s://...``."""
     from pyspark.sql import SparkSession
 
     if master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
