@@ -109,3 +109,23 @@ def test_default_workers_are_the_cpus_this_process_may_use() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     before, pinned = map(int, out.stdout.split())
     assert (before, pinned) == (len(os.sched_getaffinity(0)), 1)
+
+
+def test_an_in_process_run_collects_garbage_as_a_worker_does_then_restores_the_collector() -> None:
+    """One worker runs in this process: while it runs, the collector is tuned as in a worker
+    process (`_tune_gc`); afterwards it is as it was, and a caller's own frozen objects stay so."""
+    code = (
+        "import gc\n"
+        "from bonemets.population import local\n"
+        "before = gc.get_threshold()\n"
+        "with local._tuned_gc():\n"
+        "    inside = (gc.get_threshold()[0], gc.get_freeze_count() > 0)\n"
+        "after = (gc.get_threshold() == before, gc.get_freeze_count())\n"
+        "gc.freeze()\n"
+        "mine = gc.get_freeze_count()\n"
+        "with local._tuned_gc():\n"
+        "    pass\n"
+        "print(inside[0], inside[1], after[0], after[1], gc.get_freeze_count() == mine)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(local.WORKER_GC_THRESHOLD), "True", "True", "0", "True"]

@@ -27,7 +27,7 @@ import os
 import struct
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
@@ -323,6 +323,24 @@ def _tune_gc() -> None:
     gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
+@contextmanager
+def _tuned_gc() -> Iterator[None]:
+    """`_tune_gc` while the engine runs in this process (one worker), then as it was: what was
+    frozen can be collected again. A process that froze objects itself keeps them frozen: only
+    the threshold is changed then."""
+    before = gc.get_threshold()
+    frozen_here = gc.get_freeze_count() == 0
+    if frozen_here:
+        gc.freeze()
+    gc.set_threshold(WORKER_GC_THRESHOLD, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        if frozen_here:
+            gc.unfreeze()
+
+
 def _spill_worker(report: Callable[[int], None]) -> None:
     _tune_gc()
     _init_spill(report)
@@ -445,7 +463,8 @@ def spill(
     if len(tasks) <= 1:
         _init_spill(None if progress is None else (lambda n: progress("read", n, 0)))
         try:
-            parts = [spill_part(t) for t in tasks]
+            with _tuned_gc():
+                parts = [spill_part(t) for t in tasks]
         finally:
             _init_spill(None)
     else:
@@ -654,8 +673,9 @@ def run_local(
 
     if workers <= 1:
         _init_worker(ctx)
-        for bucket in spilled.buckets:
-            collect(process_bucket(bucket))
+        with _tuned_gc():
+            for bucket in spilled.buckets:
+                collect(process_bucket(bucket))
     else:
         with mp.get_context(_method()).Pool(workers, _assess_worker, (ctx,)) as pool:
             for res in pool.imap_unordered(process_bucket, spilled.buckets):
