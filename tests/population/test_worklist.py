@@ -118,11 +118,11 @@ def test_a_low_limit_on_open_files_gives_fewer_buckets_and_the_same_answer(
     """Each spill worker holds all its bucket files open. Under a hard limit of 120 open files
     (Linux's usual soft limit, 1,024, is below MAX_BUCKETS plus what a process holds) the
     worklist must use fewer buckets, split them again in pass 2, and give the same rows."""
-    limit = 120
+    limit, bucket_mb = 120, 0.002
     out = tmp_path / "out"
     argv = [
         *("bonemets", "worklist", str(small_export), "--as-of", as_of.isoformat()),
-        *("--out", str(out), "--bucket-mb", "0.002", "--workers", "2", "--no-progress"),
+        *("--out", str(out), "--bucket-mb", str(bucket_mb), "--workers", "2", "--no-progress"),
     ]
     code = (
         "import resource, runpy, sys\n"
@@ -132,7 +132,7 @@ def test_a_low_limit_on_open_files_gives_fewer_buckets_and_the_same_answer(
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    wanted = sum(p.stat().st_size for p in small_export.iterdir()) // 2048
+    wanted = sum(p.stat().st_size for p in small_export.iterdir()) / int(bucket_mb * (1 << 20))
     assert wanted > MAX_BUCKETS  # without the limit, MAX_BUCKETS buckets
     assert orjson.loads((out / "summary.json").read_bytes())["buckets"] == limit - FD_RESERVE
     assert pq.read_table(out / "worklist.parquet").to_pylist() == clean[0]
