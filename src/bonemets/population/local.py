@@ -109,7 +109,7 @@ def open_file_budget(wanted: int) -> int:
             pass
     if soft == resource.RLIM_INFINITY:
         return wanted
-    return max(2, min(wanted, soft - FD_RESERVE))
+    return min(wanted, max(2, soft - FD_RESERVE))  # two at least: a split must make progress
 
 
 # --- pass 1 ---------------------------------------------------------------------------------------

@@ -42,10 +42,12 @@ if TYPE_CHECKING:
 Json = dict[str, Any]
 
 
-def spark_session(master: str = "local[*]", app_name: str = "bonemets-worklist") -> SparkSession:
-    """A SparkSession for `master`: ``local[*]`` (every CPU here), ``local[2]``,
+def spark_session(master: str | None = None, app_name: str = "bonemets-worklist") -> SparkSession:
+    """A SparkSession for `master`: ``local[*]`` (every CPU here, the default), ``local[2]``,
     ``spark://host:7077``, ``yarn``, ``k8s://...``."""
     from pyspark.sql import SparkSession
+
+    master = master or "local[*]"
 
     if master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
         # Local workers must run this interpreter (the one with bonemets installed), not

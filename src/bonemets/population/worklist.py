@@ -164,7 +164,7 @@ def run_worklist(
         else:
             from bonemets.population.spark import run_spark, spark_session
 
-            session = spark if spark is not None else spark_session(master or "local[*]")
+            session = spark if spark is not None else spark_session(master)
             if spark is None:
                 stop = session.stop
             meter("start", 0, 0)
