@@ -79,7 +79,7 @@ Json = dict[str, Any]
 
 
 def make_app() -> FastAPI:
-    from bonemets.adapters.cds import router
+    from bonemets.faces.cds import router
 
     app = FastAPI()
     app.include_router(router)

@@ -241,8 +241,8 @@ class Options:
 
 async def _run(url: str, options: Options, logins: list[Login], clinician: Login,
                patient_ids: list[str]) -> dict[str, Any]:  # fmt: skip
-    from bonemets.adapters.web.app import create_app
     from bonemets.config import Settings
+    from bonemets.faces.web.app import create_app
 
     settings = Settings(database_url=url, secure_cookies=False, secret_key=secrets.token_urlsafe())
     app: Asgi = create_app(settings)

@@ -10,7 +10,7 @@ both backends. What it does, and undoes:
 1. builds a fresh demo database (`build_demo`) plus one patient login per simulated patient: a
    SQLite file in a temporary folder, or, with ``--postgres ADMIN_URL``, a scratch database that
    the script creates on that server and drops at the end;
-2. starts ``uvicorn --factory bonemets.adapters.web.app:create_app`` on a free loopback port;
+2. starts ``uvicorn --factory bonemets.faces.web.app:create_app`` on a free loopback port;
 3. runs locust headless in a child process (gevent monkey-patches whatever imports locust, so it
    is kept out of this process and out of pytest), first a baseline phase (GET of a small static
    file at the same rate), then the mixed phase: clinicians GET the worklist, an assessment, the
@@ -400,7 +400,7 @@ def build(
 
     from bonemets.adapters.storage import tables as t
     from bonemets.adapters.storage.repository import Database
-    from bonemets.cli.web_cmds import DEMO_CLINICIAN, DEMO_PATIENT, build_demo
+    from bonemets.faces.cli.web_cmds import DEMO_CLINICIAN, DEMO_PATIENT, build_demo
     from bonemets.service import accounts
 
     demo_patient = build_demo(url, patients=patients, seed=seed, today=dt.date.today())
@@ -442,7 +442,7 @@ def server(url: str, *, workers: int, log: Path) -> Iterator[str]:
         BONEMETS_SECURE_COOKIES="0",  # plain http on loopback
     )
     command = [
-        sys.executable, "-m", "uvicorn", "--factory", "bonemets.adapters.web.app:create_app",
+        sys.executable, "-m", "uvicorn", "--factory", "bonemets.faces.web.app:create_app",
         "--host", HOST, "--port", str(port), "--workers", str(workers),
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip

@@ -6,7 +6,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from bonemets.cli.main import app
+from bonemets.faces.cli.main import app
 
 runner = CliRunner()
 

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from bonemets.cli.main import app
+from bonemets.faces.cli.main import app
 
 DATA = Path(__file__).parent / "data"
 GOOD = sorted((DATA / "triage").glob("*.json"))

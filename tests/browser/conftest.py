@@ -134,7 +134,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The app served by uvicorn in a background thread, on a port chosen by the system."""
     import uvicorn
 
-    from bonemets.adapters.web.app import create_app
+    from bonemets.faces.web.app import create_app
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'app.sqlite3'}"
     seeded = _seed(url)

@@ -17,10 +17,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from bonemets.adapters.cds import router
-from bonemets.adapters.cds.models import CdsResponse
-from bonemets.adapters.cds.prefetch import KEYS, RESOURCE_TYPES
-from bonemets.adapters.cds.service import CdsSettings, cds_settings, today
+from bonemets.faces.cds import router
+from bonemets.faces.cds.models import CdsResponse
+from bonemets.faces.cds.prefetch import KEYS, RESOURCE_TYPES
+from bonemets.faces.cds.service import CdsSettings, cds_settings, today
 
 Json = dict[str, Any]
 AS_OF = dt.date(2026, 11, 23)

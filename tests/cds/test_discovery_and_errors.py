@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bonemets.adapters.cds.cards import SUMMARY_MAX, _source, indicator_for, summary
-from bonemets.adapters.cds.models import Action, Card, CdsRequest, Discovery, Link
 from bonemets.core.levels import Level
+from bonemets.faces.cds.cards import SUMMARY_MAX, _source, indicator_for, summary
+from bonemets.faces.cds.models import Action, Card, CdsRequest, Discovery, Link
 from tests.cds.conftest import (
     PID,
     Service,

@@ -9,9 +9,9 @@ from typing import Any
 
 import orjson
 
-from bonemets.adapters.cds.models import CdsResponse
-from bonemets.adapters.cds.prefetch import CORE_KEYS, KEYS
-from bonemets.adapters.cds.service import cds_settings, today
+from bonemets.faces.cds.models import CdsResponse
+from bonemets.faces.cds.prefetch import CORE_KEYS, KEYS
+from bonemets.faces.cds.service import cds_settings, today
 from tests.cds.conftest import (
     AUTHORIZATION,
     PID,

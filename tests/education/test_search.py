@@ -9,9 +9,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bonemets.cli import learn_cmds
 from bonemets.core.knowledge import sources
 from bonemets.education.search import ask, index
+from bonemets.faces.cli import learn_cmds
 from tests.education.questions import COVERED, NOT_COVERED
 
 

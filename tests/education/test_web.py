@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage.repository import Database
-from bonemets.adapters.web import learn
-from bonemets.adapters.web.app import create_app
 from bonemets.config import Settings
+from bonemets.faces.web import learn
+from bonemets.faces.web.app import create_app
 from tests.web.conftest import PASSWORD
 
 
@@ -122,7 +122,7 @@ def test_cli_careplan_and_calendar(
 ) -> None:
     import typer
 
-    from bonemets.cli import learn_cmds
+    from bonemets.faces.cli import learn_cmds
 
     monkeypatch.setenv("BONEMETS_DATABASE_URL", db_url)
     app = typer.Typer()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from bonemets.cli.main import app
 from bonemets.core.record import Record
+from bonemets.faces.cli.main import app
 
 runner = CliRunner()
 

@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bonemets.cli.population_cmds import register
+from bonemets.faces.cli.population_cmds import register
 
 
 @pytest.fixture(scope="module")

@@ -69,7 +69,7 @@ def test_cli_spark_workers_run_the_interpreter_bonemets_is_installed_in(
     out = tmp_path / "spark"
     proc = subprocess.run(
         [
-            *(sys.executable, "-m", "bonemets.cli.main", "worklist", str(small_export)),
+            *(sys.executable, "-m", "bonemets.faces.cli.main", "worklist", str(small_export)),
             *("--as-of", as_of.isoformat(), "--out", str(out), "--engine", "spark"),
             *("--master", "local[2]", "--json"),
         ],

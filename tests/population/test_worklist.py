@@ -128,7 +128,7 @@ def test_a_low_limit_on_open_files_gives_fewer_buckets_and_the_same_answer(
         "import resource, runpy, sys\n"
         f"resource.setrlimit(resource.RLIMIT_NOFILE, ({limit}, {limit}))\n"
         f"sys.argv = {argv!r}\n"
-        "runpy.run_module('bonemets.cli.main', run_name='__main__')\n"
+        "runpy.run_module('bonemets.faces.cli.main', run_name='__main__')\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

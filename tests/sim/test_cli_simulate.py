@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bonemets.cli.simulate_cmd import register
+from bonemets.faces.cli.simulate_cmd import register
 
 app = typer.Typer()
 register(app)

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage.repository import Database
-from bonemets.adapters.web.app import create_app
 from bonemets.config import Settings
+from bonemets.faces.web.app import create_app
 from tests.web.conftest import PASSWORD
 
 

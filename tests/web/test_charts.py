@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 import pytest
 
-from bonemets.adapters.web import charts
-from bonemets.adapters.web.charts import figure_json, plotly_js_path, timeline_figure
 from bonemets.core.record import Record
 from bonemets.core.renal import cockcroft_gault
+from bonemets.faces.web import charts
+from bonemets.faces.web.charts import figure_json, plotly_js_path, timeline_figure
 
 AS_OF = dt.date(2026, 11, 20)
 

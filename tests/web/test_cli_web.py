@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.repository import Database
-from bonemets.cli.main import app
+from bonemets.faces.cli.main import app
 
 runner = CliRunner()
 

@@ -18,9 +18,9 @@ from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.records import canonical
 from bonemets.adapters.storage.repository import Database
-from bonemets.adapters.web.app import create_app
-from bonemets.cli.main import app as cli
 from bonemets.config import Settings
+from bonemets.faces.cli.main import app as cli
+from bonemets.faces.web.app import create_app
 from bonemets.service.interop import import_resources
 from tests.web.conftest import PASSWORD, example_record
 

@@ -21,10 +21,10 @@ from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.db import make_engine, upgrade
 from bonemets.adapters.storage.records import with_entries
 from bonemets.adapters.storage.repository import Database
-from bonemets.adapters.web.app import create_app
 from bonemets.config import Settings
 from bonemets.core.pathway import assess
 from bonemets.core.record import Lab, SymptomReport
+from bonemets.faces.web.app import create_app
 from bonemets.service import care
 from tests.web.conftest import TODAY
 from tests.web.test_api import sign_in

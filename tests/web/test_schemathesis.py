@@ -36,9 +36,9 @@ from sqlalchemy import create_engine, text
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage.repository import Database
 from bonemets.adapters.storage.tables import Base
-from bonemets.adapters.web.app import create_app
-from bonemets.adapters.web.deps import CSRF_HEADER, SESSION_COOKIE
 from bonemets.config import Settings
+from bonemets.faces.web.app import create_app
+from bonemets.faces.web.deps import CSRF_HEADER, SESSION_COOKIE
 from bonemets.service import accounts
 from tests.web.conftest import BACKENDS, PASSWORD, TODAY, example_record
 

@@ -6,8 +6,8 @@ import orjson
 from fastapi.testclient import TestClient
 
 from bonemets.adapters.storage.repository import Database
-from bonemets.adapters.web.app import create_app
 from bonemets.config import Settings
+from bonemets.faces.web.app import create_app
 from bonemets.sim import simulate
 
 

@@ -7,7 +7,9 @@ from typing import get_args
 
 import pytest
 
-from bonemets.adapters.web.skeleton import (
+from bonemets.core.pathway.models import LesionResult, ScoreSummary
+from bonemets.core.record import LesionSite
+from bonemets.drawing.skeleton import (
     PAIRED_SITES,
     LesionMark,
     legend_svg,
@@ -15,8 +17,6 @@ from bonemets.adapters.web.skeleton import (
     site_position,
     skeleton_svg,
 )
-from bonemets.core.pathway.models import LesionResult, ScoreSummary
-from bonemets.core.record import LesionSite
 
 NS = {"s": "http://www.w3.org/2000/svg"}
 SVG = "{http://www.w3.org/2000/svg}"

@@ -57,7 +57,7 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
 
 
 def _skeleton(plan: CarePlan, width: float) -> Drawing | None:
-    from bonemets.adapters.web.skeleton import mark_from, skeleton_svg
+    from bonemets.drawing.skeleton import mark_from, skeleton_svg
 
     svg = skeleton_svg([mark_from(lesion) for lesion in plan.lesions], id_prefix="careplan")
     drawing = svg2rlg(io.BytesIO(svg.encode("utf-8")))

@@ -66,7 +66,7 @@ class _Meter:
                 TimeElapsedColumn,
             )
 
-            from bonemets.cli.common import err_console
+            from bonemets.faces.cli.common import err_console
 
             self.progress = Progress(
                 SpinnerColumn(),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bonemets.cli.common import JsonOption, console, fail, print_json
+from bonemets.faces.cli.common import JsonOption, console, fail, print_json
 
 if TYPE_CHECKING:
     from bonemets.education.plan import CarePlan

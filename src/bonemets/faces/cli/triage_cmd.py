@@ -11,9 +11,9 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from bonemets.cli.common import JsonOption, console, fail, print_json, run_guarded
 from bonemets.core.levels import Level
 from bonemets.core.triage import TriageInput, TriageResult, triage
+from bonemets.faces.cli.common import JsonOption, console, fail, print_json, run_guarded
 
 LEVEL_STYLE = {
     Level.EMERGENCY: "bold white on red",

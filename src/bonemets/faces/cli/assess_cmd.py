@@ -10,9 +10,9 @@ import typer
 from rich.table import Table
 
 from bonemets.adapters.fhir import load_record
-from bonemets.cli.common import JsonOption, console, fail, print_json, run_guarded
 from bonemets.core.pathway import Assessment, assess
 from bonemets.core.record import Record
+from bonemets.faces.cli.common import JsonOption, console, fail, print_json, run_guarded
 
 _LEVEL_STYLE = {
     "emergency": "bold white on red",

@@ -15,9 +15,12 @@ from fastapi.templating import Jinja2Templates
 
 from bonemets import ENGINE_VERSION
 from bonemets.adapters.storage import repository as repo
-from bonemets.adapters.web import forms
-from bonemets.adapters.web.api import set_session_cookie
-from bonemets.adapters.web.deps import (
+from bonemets.core.errors import InputError
+from bonemets.core.knowledge import load
+from bonemets.core.record import LesionSite
+from bonemets.faces.web import forms
+from bonemets.faces.web.api import set_session_cookie
+from bonemets.faces.web.deps import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -28,9 +31,6 @@ from bonemets.adapters.web.deps import (
     optional_user,
     signed_in,
 )
-from bonemets.core.errors import InputError
-from bonemets.core.knowledge import load
-from bonemets.core.record import LesionSite
 from bonemets.service import accounts, care
 
 router = APIRouter(include_in_schema=False)
@@ -307,8 +307,8 @@ def _patient_page(
 ) -> HTMLResponse:  # fmt: skip
     from typing import get_args
 
-    from bonemets.adapters.web.charts import figure_json, timeline_figure
-    from bonemets.adapters.web.skeleton import mark_from, skeleton_svg
+    from bonemets.drawing.skeleton import mark_from, skeleton_svg
+    from bonemets.faces.web.charts import figure_json, timeline_figure
 
     view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
     marks = [mark_from(lesion) for lesion in view.assessment.lesions]

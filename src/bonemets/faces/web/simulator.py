@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from bonemets.adapters.web.charts import figure_json
-from bonemets.adapters.web.deps import SignedIn, optional_user
 from bonemets.core.errors import InputError
+from bonemets.faces.web.charts import figure_json
+from bonemets.faces.web.deps import SignedIn, optional_user
 from bonemets.sim import DISCLAIMER, MODELS, REGIMENS, simulate
 
 router = APIRouter(include_in_schema=False)
@@ -69,7 +69,7 @@ def simulator_page(
     days: int = 1825,
     who: SignedIn | None = Depends(optional_user),
 ) -> HTMLResponse:
-    from bonemets.adapters.web.pages import render
+    from bonemets.faces.web.pages import render
 
     arms = [t for t in (treatment or ["none", "denosumab", "zoledronic-acid"]) if t][:MAX_ARMS]
     error = None

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bonemets.cli.common import JsonOption, console, err_console, fail, print_json
+from bonemets.faces.cli.common import JsonOption, console, err_console, fail, print_json
 
 _ENGINES = ("local", "spark")
 

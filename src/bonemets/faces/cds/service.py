@@ -37,10 +37,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from bonemets.adapters.cds import fhir_bridge
-from bonemets.adapters.cds.cards import Context, Finding, card, ordered, patient_view_findings
-from bonemets.adapters.cds.cards import summary as short
-from bonemets.adapters.cds.models import (
+from bonemets.core.errors import InputError
+from bonemets.core.pathway import assess
+from bonemets.core.record import Record
+from bonemets.faces.cds import fhir_bridge
+from bonemets.faces.cds.cards import Context, Finding, card, ordered, patient_view_findings
+from bonemets.faces.cds.cards import summary as short
+from bonemets.faces.cds.models import (
     CdsRequest,
     CdsResponse,
     Discovery,
@@ -48,8 +51,8 @@ from bonemets.adapters.cds.models import (
     PatientViewContext,
     Service,
 )
-from bonemets.adapters.cds.orders import OrderError, draft_bma_orders, order_findings
-from bonemets.adapters.cds.prefetch import (
+from bonemets.faces.cds.orders import OrderError, draft_bma_orders, order_findings
+from bonemets.faces.cds.prefetch import (
     CORE_KEYS,
     PURPOSE,
     RESOURCE_TYPES,
@@ -58,9 +61,6 @@ from bonemets.adapters.cds.prefetch import (
     gather,
     templates,
 )
-from bonemets.core.errors import InputError
-from bonemets.core.pathway import assess
-from bonemets.core.record import Record
 
 PATIENT_VIEW = "bonemets-patient-view"
 ORDER_SIGN = "bonemets-order-sign"

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from bonemets.cli.common import JsonOption, console, print_json, run_guarded
 from bonemets.core.labs import CRITERIA, CorrectedCalcium, Grade, corrected_calcium, ctcae_grade
+from bonemets.faces.cli.common import JsonOption, console, print_json, run_guarded
 
 
 def register(calc_app: typer.Typer) -> None:

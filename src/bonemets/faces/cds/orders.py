@@ -20,13 +20,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bonemets.adapters.cds import fhir_bridge
-from bonemets.adapters.cds.cards import Finding, summary
-from bonemets.adapters.cds.models import Action, Indicator
-from bonemets.adapters.cds.models import Suggestion as CdsSuggestion
 from bonemets.core.pathway import Check, Dose, assess
 from bonemets.core.pathway import bma as bma_rules
 from bonemets.core.record import Agent, BmaPlan, Record, Route
+from bonemets.faces.cds import fhir_bridge
+from bonemets.faces.cds.cards import Finding, summary
+from bonemets.faces.cds.models import Action, Indicator
+from bonemets.faces.cds.models import Suggestion as CdsSuggestion
 
 DOSE_TOLERANCE_MG = 0.05  # ordered and advised doses closer than this are the same dose
 _WEEKS = {"wk": 1.0, "d": 1 / 7, "mo": 52 / 12}

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bonemets.adapters.cds import fhir_bridge
+from bonemets.faces.cds import fhir_bridge
 
 # The queries of the brief (CORE_KEYS: without them the pathway cannot be judged), and the other
 # resource types the FHIR adapter reads (treatments, supplements, symptom reports, imaging).

@@ -14,13 +14,13 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from bonemets.adapters.storage import repository as repo
-from bonemets.adapters.web import pages
-from bonemets.adapters.web.deps import Context, SignedIn, context, optional_user, signed_in
 from bonemets.education import library
 from bonemets.education.calendar import calendar_ics
 from bonemets.education.careplan import Paper, render_pdf
 from bonemets.education.plan import CarePlan, build_care_plan, team_contacts_setting
 from bonemets.education.search import HIGHLIGHT, ask
+from bonemets.faces.web import pages
+from bonemets.faces.web.deps import Context, SignedIn, context, optional_user, signed_in
 from bonemets.service import care
 
 router = APIRouter(include_in_schema=False)

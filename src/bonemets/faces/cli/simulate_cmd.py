@@ -9,7 +9,7 @@ import orjson
 import typer
 from rich.progress import Progress
 
-from bonemets.cli.common import JsonOption, console, fail, print_json, run_guarded
+from bonemets.faces.cli.common import JsonOption, console, fail, print_json, run_guarded
 
 
 def _write_json(path: Path, obj: Any) -> None:

@@ -11,7 +11,10 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, TypeAdapter
 from sqlalchemy.orm import Session
 
-from bonemets.adapters.web.deps import (
+from bonemets.core.errors import InputError
+from bonemets.core.pathway import Assessment
+from bonemets.core.types import IsoDate
+from bonemets.faces.web.deps import (
     CSRF_HEADER,
     SESSION_COOKIE,
     Caller,
@@ -22,9 +25,6 @@ from bonemets.adapters.web.deps import (
     context,
     signed_in,
 )
-from bonemets.core.errors import InputError
-from bonemets.core.pathway import Assessment
-from bonemets.core.types import IsoDate
 from bonemets.service import accounts, care
 
 router = APIRouter(prefix="/api", tags=["api"])

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bonemets.cli.common import JsonOption, console, fail, print_json
+from bonemets.faces.cli.common import JsonOption, console, fail, print_json
 
 
 def register(app: typer.Typer) -> None:

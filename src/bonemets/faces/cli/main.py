@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bonemets import ENGINE_VERSION
-from bonemets.cli import (
+from bonemets.faces.cli import (
     assess_cmd,
     calc,
     interop_cmds,

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import typer
 
-from bonemets.cli.common import JsonOption, console, print_json, run_guarded
 from bonemets.core.knowledge import EVIDENCE_WORDS
 from bonemets.core.scores import mirels, sins
+from bonemets.faces.cli.common import JsonOption, console, print_json, run_guarded
 
 app = typer.Typer(no_args_is_help=True, help="Fracture and spinal instability scores.")
 

@@ -11,12 +11,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bonemets import ENGINE_VERSION
-from bonemets.adapters.cds import router as cds_router
 from bonemets.adapters.storage.repository import Database
-from bonemets.adapters.web import api, fhir_api, learn, pages, simulator
-from bonemets.adapters.web.deps import Context, NotSignedIn
 from bonemets.config import Settings
 from bonemets.core.errors import InputError
+from bonemets.faces.cds import router as cds_router
+from bonemets.faces.web import api, fhir_api, learn, pages, simulator
+from bonemets.faces.web.deps import Context, NotSignedIn
 from bonemets.service.accounts import AccountError
 from bonemets.service.care import AccessDenied
 
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
-        from bonemets.adapters.web.charts import plotly_js_path
+        from bonemets.faces.web.charts import plotly_js_path
 
         return FileResponse(plotly_js_path(), media_type="text/javascript")
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from bonemets.adapters.web.deps import Context, SignedIn, context, signed_in
+from bonemets.faces.web.deps import Context, SignedIn, context, signed_in
 from bonemets.service import interop
 
 # Described by its own CapabilityStatement (/fhir/metadata), not by the app's OpenAPI.

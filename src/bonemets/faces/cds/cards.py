@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bonemets import ENGINE_VERSION
-from bonemets.adapters.cds.models import SUMMARY_MAX as SUMMARY_MAX
-from bonemets.adapters.cds.models import Card, Coding, Indicator, Link, Source
-from bonemets.adapters.cds.models import Suggestion as CdsSuggestion
 from bonemets.adapters.fhir.codes import CS
 from bonemets.core.knowledge import EVIDENCE_WORDS, sources
 from bonemets.core.levels import Level
 from bonemets.core.pathway import Alert, Assessment, Check
+from bonemets.faces.cds.models import SUMMARY_MAX as SUMMARY_MAX
+from bonemets.faces.cds.models import Card, Coding, Indicator, Link, Source
+from bonemets.faces.cds.models import Suggestion as CdsSuggestion
 
 RULE_SYSTEM = f"{CS}/cds-rule"  # our rule ids as a CodeSystem (card.source.topic)
 

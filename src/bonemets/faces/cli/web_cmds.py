@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import track
 
-from bonemets.cli.common import console, fail
+from bonemets.faces.cli.common import console, fail
 
 DEMO_CLINICIAN = ("nurse", "bonemets-nurse-demo")
 DEMO_PATIENT = ("patient", "bonemets-patient-demo")
@@ -160,8 +160,8 @@ def register(app: typer.Typer) -> None:
 def _serve(settings: object, host: str, port: int) -> None:
     import uvicorn
 
-    from bonemets.adapters.web.app import create_app
     from bonemets.config import Settings
+    from bonemets.faces.web.app import create_app
 
     assert isinstance(settings, Settings)
     app = create_app(settings)

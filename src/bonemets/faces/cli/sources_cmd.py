@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bonemets.cli.common import JsonOption, console, fail, print_json
 from bonemets.core.knowledge import sources
+from bonemets.faces.cli.common import JsonOption, console, fail, print_json
 
 
 def register(app: typer.Typer) -> None:

@@ -7,12 +7,12 @@ from typing import Literal
 
 import typer
 
-from bonemets.cli.common import JsonOption, fail, print_json, run_guarded
-from bonemets.cli.score import print_basis, print_caveats, print_line
 from bonemets.core.bone_density import tscore_category
 from bonemets.core.nutrition import daily_intake
 from bonemets.core.pain import pain_ladder
 from bonemets.core.renal import cockcroft_gault
+from bonemets.faces.cli.common import JsonOption, fail, print_json, run_guarded
+from bonemets.faces.cli.score import print_basis, print_caveats, print_line
 
 app = typer.Typer(no_args_is_help=True, help="Clinical calculators.")
 
