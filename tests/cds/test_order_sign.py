@@ -77,7 +77,7 @@ def test_dose_above_the_clearance_band_is_critical_with_a_corrected_order(
     dose = cards[0]
     assert dose["indicator"] == "critical"
     assert dose["summary"] == (
-        "Zoledronic acid 4 mg ordered; the dose for CrCl 44.1 mL/min is 3.3 mg (above it)."
+        "Zoledronic acid 4 mg; the dose for CrCl 44.1 mL/min is 3.3 mg (above it)."
     )
     assert "Cockcroft-Gault" in dose["detail"]
     assert "**Order** `MedicationRequest/draft-1`" in dose["detail"]
@@ -184,7 +184,7 @@ def test_a_dose_too_soon_after_the_last_is_a_warning(service: Service) -> None:
     assert interval["summary"] == (
         "Zoledronic acid too soon: last dose on 2026-11-13, next due on 2026-12-11 (in 18 days)."
     )
-    assert "(every 4 weeks), 18 days from today" in interval["detail"]
+    assert "(every 4 weeks), 18 days after 2026-11-23" in interval["detail"]
 
 
 def test_a_dose_on_time_raises_nothing(service: Service) -> None:

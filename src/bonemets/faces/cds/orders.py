@@ -1,11 +1,10 @@
 """order-sign: a draft order of a bone-modifying agent checked against the patient's record.
 
-The record (from prefetch / the FHIR server) gets the draft order as a plan on the day it is signed
-when it starts or changes the agent, and then goes through the core's `assess`: the dose (by
-creatinine clearance, `bma.dose_for`), the kidney withhold rule (`bma.renal_function`), calcium
-(`bma.calcium_check`), the dental exam (`bma.dental_check`) and the dosing schedule are the core's
-answers, never computed here. This module only compares the ordered dose with the core's dose, and
-the order's date with the core's next due date.
+The draft MedicationRequest is read here (agent, dose, route, interval) and checked by the core's
+`check_proposed` (`core/pathway/orders.py`), the same function the app runs when a clinician
+records a dose: the dose for the kidney function, the kidney withhold rule, calcium, the dental
+exam and the schedule are the core's answers, never computed here. This module turns the findings
+into card findings, with the order corrected (or removed) as suggestions.
 """
 
 from __future__ import annotations
@@ -18,17 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
-from bonemets.core.pathway import Check, Dose, assess
 from bonemets.core.pathway import bma as bma_rules
-from bonemets.core.record import Agent, BmaPlan, Record, Route
+from bonemets.core.pathway.orders import ProposedDose, check_proposed
+from bonemets.core.record import Agent, Record, Route
 from bonemets.faces.cds import fhir_bridge
 from bonemets.faces.cds.cards import Finding, summary
-from bonemets.faces.cds.models import Action, Indicator
+from bonemets.faces.cds.models import Action
 from bonemets.faces.cds.models import Suggestion as CdsSuggestion
 
-DOSE_TOLERANCE_MG = 0.05  # ordered and advised doses closer than this are the same dose
 _WEEKS = {"wk": 1.0, "d": 1 / 7, "mo": 52 / 12}
 
 
@@ -147,21 +143,16 @@ def draft_bma_orders(resources: list[dict[str, Any]], patient_id: str) -> list[D
 # --- The record with the order --------------------------------------------------------------------
 
 
-def with_order(record: Record, order: DraftBma, as_of: dt.date) -> tuple[Record, bool]:
-    """The record as if the order were signed today, and whether it continues the current course.
-
-    A plan is added on `as_of` when the order starts an agent, changes it, restarts a stopped one,
-    or names another route than the course's; otherwise the record is unchanged (the next dose of
-    the same course is judged against its own schedule).
-    """
-    course = bma_rules.current_course(record.as_of(as_of))
-    continues = course.agent == order.agent and not course.stopped
-    if continues and (order.route is None or order.route == bma_rules.route_of(course)):
-        return record, True
-    plan = BmaPlan(
-        date=as_of, agent=order.agent, route=order.route, interval_weeks=order.interval_weeks
+def proposed(order: DraftBma, as_of: dt.date) -> ProposedDose:
+    """The draft order as the core's proposed dose, on the day it is signed."""
+    return ProposedDose(
+        agent=order.agent,
+        date=as_of,
+        dose=order.dose,
+        unit=order.unit,
+        route=order.route,
+        interval_weeks=order.interval_weeks,
     )
-    return record.model_copy(update={"bma_plans": [*record.bma_plans, plan]}), continues
 
 
 def _set(resource: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
@@ -192,107 +183,40 @@ def corrected(order: DraftBma, dose: float) -> dict[str, Any]:
 # --- Findings -------------------------------------------------------------------------------------
 
 
-def _check(checks: list[Check], name: str) -> Check | None:
-    return next((c for c in checks if c.check == name), None)
-
-
-def _from_check(
-    check: Check, indicator: Indicator, rule: str, order: DraftBma, headline: str | None = None
-) -> Finding:
-    detail = check.detail or check.check
-    label = order.label.capitalize()
-    return Finding(
-        indicator=indicator,
-        summary=summary(detail, f"{label}: {headline}: " if headline else f"{label}: "),
-        message=detail,
-        rule=rule,
-        sources=list(check.sources),
-        evidence=check.evidence,
-        unverified=check.unverified,
-    )
-
-
 def order_findings(record: Record, order: DraftBma, as_of: dt.date) -> list[Finding]:
-    """What the core says about giving `order` today."""
-    try:
-        ordered, continues = with_order(record, order, as_of)
-    except ValidationError as exc:  # e.g. a route the agent is not given by
-        msg = exc.errors()[0]["msg"].removeprefix("Value error, ")
-        return [
-            Finding(
-                indicator="critical",
-                summary=summary(f"{order.label.capitalize()} order cannot be checked: {msg}"),
-                message=f"{order.reference}: {msg}.",
-                rule="cds.order.unreadable",
-            )
-        ]
-    bma = assess(ordered, as_of).bma
+    """What the core says about giving `order` today (`check_proposed`), as card findings with
+    the suggestions an EHR can apply (the corrected dose, or removing the order)."""
     out: list[Finding] = []
-    out.extend(_dose_findings(order, bma.dose, _check(bma.checks, "creatinine_clearance")))
-
-    renal = _check(bma.checks, "renal_function")
-    if renal is not None and renal.status == "fail":
-        out.append(_from_check(renal, "critical", "bma.kidney_rise", order, "withhold"))
-    elif renal is not None and renal.status == "missing":
-        out.append(
-            _from_check(renal, "warning", "bma.creatinine_before_dose", order, "creatinine needed")
-        )
-
-    calcium = _check(bma.checks, "calcium")
-    if calcium is not None and calcium.status == "fail":
-        out.append(_from_check(calcium, "critical", "bma.low_calcium", order, "withhold"))
-    elif calcium is not None and calcium.status == "missing":
-        out.append(
-            _from_check(calcium, "warning", "bma.calcium_before_dose", order, "calcium needed")
-        )
-
-    dental = _check(bma.checks, "dental_exam")
-    if dental is not None and dental.status == "missing":
-        out.append(_from_check(dental, "warning", "bma.dental_exam", order))
-
-    if continues and bma.next_due is not None and bma.last_dose is not None:
-        window = int(bma_rules.table()["timing"]["due_window_days"])
-        early = (bma.next_due - as_of).days
-        if early > window:
-            timing = bma_rules.table()["timing"]
-            agent_spec = bma_rules.agent_table(order.agent)
-            text = (
-                f"Too soon: the last {order.label} dose was on {bma.last_dose} and the next is due "
-                f"on {bma.next_due} (every {bma.interval_weeks:g} weeks), {early} days from today."
+    for found in check_proposed(record, proposed(order, as_of)):
+        suggestions: list[CdsSuggestion] = []
+        extra: list[str] = []
+        if found.remove and order.reference.startswith("MedicationRequest/"):
+            suggestions.append(_remove(order))
+        elif found.advised_dose is not None:
+            suggestions.append(_set_dose(order, found.advised_dose))
+            if found.basis and order.dose is not None and order.unit == "mg":
+                extra.append(f"**Dose rule:** {found.basis}")
+        if found.rule == "bma.interval":
+            extra.append(
+                f"A dose is *due* from {bma_rules.table()['timing']['due_window_days']} days "
+                "before the due date (a bonemets policy window)."
             )
-            out.append(
-                Finding(
-                    indicator="warning",
-                    summary=summary(
-                        f"{order.label.capitalize()} too soon: last dose on {bma.last_dose}, "
-                        f"next due on {bma.next_due} (in {early} days)."
-                    ),
-                    message=text,
-                    rule="bma.interval",
-                    sources=[*agent_spec.get("interval_sources", []), *timing["sources"]],
-                    evidence=timing["evidence"],
-                    unverified=timing["evidence"] in ("U", "P"),
-                    extra=[
-                        f"A dose is *due* from {window} days before the due date "
-                        "(a bonemets policy window)."
-                    ],
-                )
-            )
-
-    for w in bma.warnings:
+        message = found.message
+        if found.rule == "bma.order_unreadable":
+            message = f"{order.reference}: {found.message}"
         out.append(
             Finding(
-                indicator="warning",
-                summary=summary(w.text),
-                message=w.text,
-                rule=w.rule or "bma.warning",
-                sources=list(w.sources),
-                evidence=w.evidence,
-                unverified=w.evidence in ("U", "P"),
+                indicator=found.severity,
+                summary=summary(found.headline),
+                message=message,
+                rule="cds.order.unreadable" if found.rule == "bma.order_unreadable" else found.rule,
+                sources=found.sources,
+                evidence=found.evidence,
+                unverified=found.unverified,
+                extra=[_order_md(order), *extra],
+                suggestions=suggestions,
             )
         )
-    for f in out:
-        f.extra.insert(0, _order_md(order))
     return out
 
 
@@ -303,78 +227,18 @@ def _order_md(order: DraftBma) -> str:
     return f"**Order** `{order.reference}`: {order.label} {dose}, {route}{every}."
 
 
-def _dose_findings(order: DraftBma, dose: Dose | None, cc: Check | None) -> list[Finding]:
-    label = order.label.capitalize()
-    if cc is not None and cc.status == "fail":
-        text = cc.detail or "Not recommended at this creatinine clearance."
-        suggestions = []
-        if order.reference.startswith("MedicationRequest/"):
-            suggestions.append(
-                CdsSuggestion(
-                    label=f"Remove the {order.label} order",
-                    uuid=_uuid(),
-                    actions=[
-                        Action(
-                            type="delete",
-                            description=f"Remove the draft {order.label} order {order.reference}",
-                            resourceId=order.reference,
-                        )
-                    ],
-                )
+def _remove(order: DraftBma) -> CdsSuggestion:
+    return CdsSuggestion(
+        label=f"Remove the {order.label} order",
+        uuid=_uuid(),
+        actions=[
+            Action(
+                type="delete",
+                description=f"Remove the draft {order.label} order {order.reference}",
+                resourceId=order.reference,
             )
-        return [
-            Finding(
-                indicator="critical",
-                summary=summary(text, f"{label}: do not give: "),
-                message=text,
-                rule="bma.dose",
-                sources=list(cc.sources),
-                evidence=cc.evidence,
-                unverified=cc.unverified,
-                suggestions=suggestions,
-            )
-        ]
-    if dose is None or dose.value is None:
-        basis = dose.basis if dose is not None else "No dose rule applies."
-        return [
-            Finding(
-                indicator="warning",
-                summary=summary(basis, f"{label} dose cannot be checked: "),
-                message=basis,
-                rule="bma.dose",
-                sources=list(dose.sources) if dose is not None else [],
-                evidence=dose.evidence if dose is not None else None,
-            )
-        ]
-    advised: float = dose.value
-    every = f" {dose.frequency}" if dose.frequency else ""
-
-    def finding(indicator: Indicator, short: str, text: str) -> Finding:
-        return Finding(
-            indicator=indicator,
-            summary=short,
-            message=text,
-            rule="bma.dose",
-            sources=list(dose.sources),
-            evidence=dose.evidence,
-            unverified=dose.evidence in ("U", "P"),
-            extra=[f"**Dose rule:** {dose.basis}"],
-            suggestions=[_set_dose(order, advised)],
-        )
-
-    if order.dose is None or order.unit is None or order.unit.lower() != "mg":
-        what = "no dose" if order.dose is None else f"a dose in {order.unit or 'no unit'}"
-        text = f"The order gives {what}; the dose for this patient is {advised:g} mg{every}."
-        return [finding("warning", summary(text, f"{label}: "), text)]
-    if abs(order.dose - advised) <= DOSE_TOLERANCE_MG:
-        return []
-    crcl = f" for CrCl {dose.crcl_ml_min:g} mL/min" if dose.crcl_ml_min is not None else ""
-    higher = order.dose > advised
-    text = (
-        f"{label} {order.dose:g} mg ordered; the dose{crcl} is {advised:g} mg{every} "
-        f"({'above' if higher else 'below'} it)."
+        ],
     )
-    return [finding("critical" if higher else "warning", summary(text), text)]
 
 
 def _uuid() -> str:
