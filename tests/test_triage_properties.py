@@ -176,13 +176,15 @@ _DAYS = ["2026-10-01", "2026-10-05", "2026-10-08", "2026-10-09", "2026-11-20"]
 @st.composite
 def _history(draw: st.DrawFn) -> list[dict[str, Any]]:
     """Several results per analyte on a few close dates (same-day and in-window albumin pairs),
-    some undated."""
+    some undated, some typed in by the patient."""
     out = []
     some = st.one_of(labs(), labs(codes=["calcium_total", "albumin"]))
     for lab in draw(st.lists(some, max_size=14)):
         day = draw(st.sampled_from([None, *_DAYS]))
         if day is not None:
             lab["date"] = day
+        if draw(st.integers(0, 3)) == 0:
+            lab["reported_by_patient"] = True
         out.append(lab)
     return out
 
@@ -192,6 +194,7 @@ class _Ref:
     code: str
     date: dt.date | None
     index: int
+    reported_by_patient: bool = False
 
 
 @settings(max_examples=300)
@@ -201,7 +204,12 @@ def test_triage_of_the_labs_it_reads_equals_triage_of_all(
 ) -> None:
     """`labs_read` (what the pathway hands triage from a long record) drops nothing that counts."""
     refs = [
-        _Ref(lab["code"], dt.date.fromisoformat(lab["date"]) if "date" in lab else None, i)
+        _Ref(
+            lab["code"],
+            dt.date.fromisoformat(lab["date"]) if "date" in lab else None,
+            i,
+            lab.get("reported_by_patient", False),
+        )
         for i, lab in enumerate(history)
     ]
     chosen = [history[r.index] for r in labs_read(refs)]

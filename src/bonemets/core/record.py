@@ -140,6 +140,12 @@ class Lab(_Model):
     date: Date
     lower_limit: float | None = None
     upper_limit: float | None = None
+    reported_by_patient: bool = Field(
+        False,
+        description="True for a value the patient typed in (not from a laboratory or the care "
+        "team): triaged and shown as needing confirmation, never used for dosing, holds, lab "
+        "alerts or monitoring, and never in place of a confirmed value.",
+    )
 
     @field_validator("unit")
     @classmethod

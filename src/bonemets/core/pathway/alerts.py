@@ -128,6 +128,8 @@ def _triage_lab(lab: Lab) -> dict[str, Any]:
         out["lower_limit"] = lab.lower_limit
     if lab.upper_limit is not None:
         out["upper_limit"] = lab.upper_limit
+    if lab.reported_by_patient:
+        out["reported_by_patient"] = True
     return out
 
 
@@ -146,8 +148,13 @@ def run_triage(
 
 
 def calcium_finding(result: TriageResult) -> CalciumFinding | None:
-    """The latest calcium as triage graded it (ionised, then corrected, preferred on a tie)."""
-    findings = [f for f in result.lab_findings if f.code in CALCIUM_CODES and f.date is not None]
+    """The latest confirmed calcium as triage graded it (ionised, then corrected, preferred on a
+    tie). A value the patient typed in never passes or fails a dose check."""
+    findings = [
+        f
+        for f in result.lab_findings
+        if f.code in CALCIUM_CODES and f.date is not None and not f.reported_by_patient
+    ]
     if not findings:
         return None
     best = max(findings, key=lambda f: (f.date or dt.date.min, -CALCIUM_CODES.index(f.code)))

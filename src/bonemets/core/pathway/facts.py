@@ -34,8 +34,12 @@ def age_on(record: Record, day: dt.date) -> int | None:
 
 
 def labs_of(record: Record, *codes: str) -> list[Lab]:
-    """Labs of `codes`, oldest first (stable for the same date)."""
-    return sorted((lab for lab in record.labs if lab.code in codes), key=lambda lab: lab.date)
+    """Confirmed labs of `codes` (not values the patient typed in), oldest first (stable for the
+    same date). Every dosing, hold, lab-alert and monitoring rule reads labs through here."""
+    return sorted(
+        (lab for lab in record.labs if lab.code in codes and not lab.reported_by_patient),
+        key=lambda lab: lab.date,
+    )
 
 
 def latest_lab(record: Record, code: str, day: dt.date) -> Lab | None:

@@ -34,7 +34,10 @@ def last_done(record: Record, test: str) -> dt.date | None:
         dates = [i.date for i in record.imaging]
     else:
         codes = _lab_codes(test)
-        dates = [lab.date for lab in record.labs if lab.code in codes]
+        # A value the patient typed in is not a blood test the team has seen.
+        dates = [
+            lab.date for lab in record.labs if lab.code in codes and not lab.reported_by_patient
+        ]
     return max(dates) if dates else None
 
 

@@ -118,12 +118,29 @@ OTHER_CRITERIA = {
 }
 
 
+PATIENT_REPORTED = " (reported by the patient, to confirm)"
+
+
 def _interpret_labs(ctx: Context) -> None:
+    """Confirmed values and values the patient typed in are read apart: a patient's value is
+    graded (a dangerous one must not wait) and marked as needing confirmation, but never stands
+    in for a confirmed value of the same analyte, however recent (a normal value typed in must
+    not hide a confirmed high one)."""
+    confirmed = [lab for lab in ctx.report.labs if not lab.reported_by_patient]
+    typed_in = [lab for lab in ctx.report.labs if lab.reported_by_patient]
+    if confirmed:
+        _interpret(ctx, confirmed, patient=False)
+    if typed_in:
+        _interpret(ctx, typed_in, patient=True)
+
+
+def _interpret(ctx: Context, labs: list[Lab], *, patient: bool) -> None:
     """Grade the current value of each analyte once; keep the worst calcium, platelet and
     haemoglobin grades for the rules, and every reading for the result."""
     by_code: dict[str, list[Lab]] = {}
-    for lab in ctx.report.labs:
+    for lab in labs:
         by_code.setdefault(lab.code, []).append(lab)
+    mark = PATIENT_REPORTED if patient else ""
     patient_sex = ctx.report.patient.sex
     sex: Sex | None = patient_sex if patient_sex in ("female", "male") else None
     albumins = by_code.get("albumin", [])
@@ -149,6 +166,7 @@ def _interpret_labs(ctx: Context) -> None:
                 criterion=g.criterion if g else None,
                 grade=g.grade if g else None,
                 note=note,
+                reported_by_patient=patient,
             )
         )
         if g is not None and g.caveats:
@@ -193,7 +211,7 @@ def _interpret_labs(ctx: Context) -> None:
                 if g.grade:
                     because = (
                         f"{label} {g.value:.2f} {g.unit}{on_date(lab)}: "
-                        f"CTCAE grade {g.grade}{inputs}"
+                        f"CTCAE grade {g.grade}{inputs}{mark}"
                     )
                     if is_high:
                         ctx.hyper = _pick_worse(ctx.hyper, GradedLab(g, because, lab.date))
@@ -208,7 +226,9 @@ def _interpret_labs(ctx: Context) -> None:
             g = grade(criterion, lab, lab.value)
             keep(code, lab, lab.value, g)
             graded = GradedLab(
-                g, f"{code} {lab.value:g} {lab.unit}{on_date(lab)}: CTCAE grade {g.grade}", lab.date
+                g,
+                f"{code} {lab.value:g} {lab.unit}{on_date(lab)}: CTCAE grade {g.grade}{mark}",
+                lab.date,
             )
             if code == "platelets":
                 ctx.platelets = _pick_worse(ctx.platelets, graded)
@@ -229,6 +249,8 @@ class _Dated(Protocol):
     def code(self) -> str: ...
     @property
     def date(self) -> dt.date | None: ...
+    @property
+    def reported_by_patient(self) -> bool: ...
 
 
 D = TypeVar("D", bound=_Dated)
@@ -237,8 +259,15 @@ D = TypeVar("D", bound=_Dated)
 def labs_read(labs: Sequence[D]) -> list[D]:
     """The labs `_interpret_labs` can read, in their given order: the current values of each
     analyte it grades (all calcium kinds as one), and the albumins a current calcium may pair
-    with. Triage of these gives the same result as triage of all `labs` (a property test checks
-    it); a caller with a long history passes these and saves validating the rest."""
+    with, for confirmed values and for values the patient typed in apart. Triage of these gives
+    the same result as triage of all `labs` (a property test checks it); a caller with a long
+    history passes these and saves validating the rest."""
+    kept = _read([lab for lab in labs if not lab.reported_by_patient])
+    kept |= _read([lab for lab in labs if lab.reported_by_patient])
+    return [lab for lab in labs if id(lab) in kept]
+
+
+def _read(labs: Sequence[_Dated]) -> set[int]:
     # One pass for the latest date of each analyte (calcium kinds as one); an undated value
     # makes every value of its analyte current, as in `_current`.
     latest: dict[str, dt.date] = {}
@@ -256,7 +285,7 @@ def labs_read(labs: Sequence[D]) -> list[D]:
     else:
         days = {latest["calcium"]} if "calcium" in latest else set()
     window = _pairing_window()
-    out: list[D] = []
+    out: set[int] = set()
     for lab in labs:
         group = _READ_GROUP.get(lab.code)
         if group is None:
@@ -265,7 +294,7 @@ def labs_read(labs: Sequence[D]) -> list[D]:
         current = group in undated or d == latest.get(group)
         pairs = group == "albumin" and (d is None or any(x - window <= d <= x for x in days))
         if current or pairs:
-            out.append(lab)
+            out.add(id(lab))
     return out
 
 

@@ -134,6 +134,9 @@ class Lab(_Strict):
     date: IsoDate | None = None
     lower_limit: Finite | None = None
     upper_limit: Finite | None = None
+    # A value the patient typed in (not from a laboratory or the care team): it is triaged, and
+    # said to need confirming, but never displaces a confirmed value of the same analyte.
+    reported_by_patient: Annotated[bool, Field(strict=True)] = False
 
     @model_validator(mode="after")
     def _unit_and_value_fit(self) -> Lab:
@@ -195,6 +198,7 @@ class LabFinding:
     criterion: str | None = None
     grade: int | None = None
     note: str | None = None
+    reported_by_patient: bool = False
 
 
 @dataclass(slots=True)
