@@ -49,11 +49,62 @@ def test_symptom_red_flag_through_triage() -> None:
     assert any(a.rule.startswith("mscc.") for a in result.alerts)
 
 
-def test_old_symptom_report_is_not_read_as_today() -> None:
-    report = {"date": "2026-02-01", "symptoms": [{"code": "seizure", "severity": 4}]}
-    result = _assess(symptom_reports=[report])
-    assert result.level == "routine"  # only the no-BMA gap
-    assert not any(a.rule.startswith("neuro.") for a in result.alerts)
+def test_old_symptom_report_is_not_read_as_today_but_its_red_flags_stay_open() -> None:
+    old = {
+        "date": "2026-02-01",
+        "symptoms": [{"code": "seizure", "severity": 4}, {"code": "fatigue", "severity": 3}],
+    }
+    result = _assess(symptom_reports=[old])
+    # The fatigue of a month ago is not today's; the seizure is a red flag nobody has closed.
+    assert result.level == "emergency"
+    seizure = next(a for a in result.alerts if a.rule == "neuro.seizure")
+    assert "reported 2026-02-01, not marked resolved" in seizure.message
+    assert not any("fatigue" in a.message for a in result.alerts)
+
+
+def test_a_red_flag_closes_when_the_patient_says_it_has_gone() -> None:
+    old = {"date": "2026-02-01", "symptoms": [{"code": "seizure", "severity": 4}]}
+    benign = {"date": "2026-02-20", "symptoms": [], "free_text": "thank you"}
+    gone = {"date": "2026-02-25", "symptoms": [{"code": "seizure", "severity": 0}]}
+    # Silence is not "gone": a later check-in that does not mention it leaves it open.
+    assert _assess(symptom_reports=[old, benign]).level == "emergency"
+    assert _assess(symptom_reports=[old, benign, gone]).level == "routine"
+
+
+def test_a_red_flag_closes_when_a_clinician_records_it_resolved() -> None:
+    old = {
+        "date": "2026-02-01",
+        "symptoms": [{"code": "limb_weakness", "severity": 2, "site": "legs"}],
+    }
+    other_site = {"date": "2026-02-02", "code": "limb_weakness", "site": "arms"}
+    resolved = {"date": "2026-02-02", "code": "limb_weakness", "site": "legs", "note": "MRI clear"}
+    assert _assess(symptom_reports=[old], symptom_resolutions=[other_site]).level == "emergency"
+    assert _assess(symptom_reports=[old], symptom_resolutions=[resolved]).level == "routine"
+    # A resolution dated before the report does not close it.
+    early = {**resolved, "date": "2026-01-31"}
+    assert _assess(symptom_reports=[old], symptom_resolutions=[early]).level == "emergency"
+
+
+def test_a_later_report_of_the_symptom_speaks_for_it() -> None:
+    # Back pain worse at night (urgent) a month ago; reported again since as mild, no features.
+    then = {
+        "date": "2026-02-01",
+        "symptoms": [
+            {
+                "code": "back_pain",
+                "severity": 3,
+                "site": "lower_back",
+                "features": ["worse_at_night"],
+            }
+        ],
+    }
+    since = {
+        "date": "2026-02-10",
+        "symptoms": [{"code": "back_pain", "severity": 1, "site": "lower_back", "trend": "better"}],
+    }
+    assert _assess(symptom_reports=[then]).level == "urgent"
+    result = _assess(symptom_reports=[then, since])
+    assert not any(a.rule == "mscc.spinal_pain" for a in result.alerts)
 
 
 def test_platelets_creatinine_and_rising_alp() -> None:

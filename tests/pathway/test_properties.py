@@ -60,13 +60,17 @@ plans = st.builds(
     st.sampled_from([None, 3, 4, 12]),
     st.booleans(),
 )
+SYMPTOM_CODES = ["back_pain", "thirst", "constipation", "seizure", "jaw_pain", "fatigue"]
 symptom_reports = st.builds(
-    lambda d, codes: {"date": d.isoformat(), "symptoms": [{"code": c} for c in codes]},
+    lambda d, found: {
+        "date": d.isoformat(),
+        "symptoms": [{"code": c, "severity": n} for c, n in found],
+    },
     days,
-    st.lists(
-        st.sampled_from(["back_pain", "thirst", "constipation", "seizure", "jaw_pain", "fatigue"]),
-        max_size=3,
-    ),
+    st.lists(st.tuples(st.sampled_from(SYMPTOM_CODES), st.integers(0, 4)), max_size=3),
+)
+resolutions = st.builds(
+    lambda d, c: {"date": d.isoformat(), "code": c}, days, st.sampled_from(SYMPTOM_CODES)
 )
 supplements = st.builds(
     lambda d, amount, stopped: {
@@ -92,7 +96,8 @@ def records(draw: st.DrawFn) -> Record:
             {"date": d.isoformat(), "modality": "ct"} for d in draw(st.lists(days, max_size=3))
         ],
         dental_exams=[{"date": d.isoformat()} for d in draw(st.lists(days, max_size=2))],
-        symptom_reports=draw(st.lists(symptom_reports, max_size=2)),
+        symptom_reports=draw(st.lists(symptom_reports, max_size=3)),
+        symptom_resolutions=draw(st.lists(resolutions, max_size=1)),
         supplements=draw(st.lists(supplements, max_size=2)),
         conditions=[
             {"code": "pregnancy", "date": d.isoformat()} for d in draw(st.lists(days, max_size=1))
@@ -127,6 +132,7 @@ def test_adding_future_data_never_changes_the_answer(
         "imaging",
         "dental_exams",
         "symptom_reports",
+        "symptom_resolutions",
         "supplements",
         "conditions",
     ):
@@ -136,3 +142,34 @@ def test_adding_future_data_never_changes_the_answer(
     ]
     grown = Record.model_validate(mine)
     assert assess(grown, day) == assess(record, day)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records(), symptom_reports, days)
+def test_an_earlier_report_never_lowers_the_level(
+    record: Record, report: dict[str, Any], day: dt.date
+) -> None:
+    """A report dated before every other can only add open red flags: it closes nothing later."""
+    first = min([r.date for r in record.symptom_reports], default=day)
+    older = {**report, "date": (first - dt.timedelta(days=1)).isoformat()}
+    grown = record.model_copy(
+        update={
+            "symptom_reports": [
+                Record.model_validate({"id": "x", "symptom_reports": [older]}).symptom_reports[0],
+                *record.symptom_reports,
+            ]
+        }
+    )
+    assert assess(grown, day).level.rank >= assess(record, day).level.rank
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records(), resolutions, days)
+def test_a_clinician_resolution_never_raises_the_level(
+    record: Record, resolution: dict[str, Any], day: dt.date
+) -> None:
+    closed = Record.model_validate(
+        {**record.model_dump(mode="json"), "symptom_resolutions": [resolution]}
+    )
+    unresolved = record.model_copy(update={"symptom_resolutions": []})
+    assert assess(closed, day).level.rank <= assess(unresolved, day).level.rank

@@ -21,7 +21,7 @@ from pydantic import (
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import load
 from bonemets.core.triage.models import LabCode as TriageLabCode
-from bonemets.core.triage.models import Symptom
+from bonemets.core.triage.models import Symptom, SymptomCode, symptom_catalogue
 from bonemets.core.types import IsoDate
 from bonemets.core.units import ANALYTES, check_plausible, normalise_unit
 
@@ -290,6 +290,38 @@ class SymptomReport(_Model):
     symptoms: list[Symptom] = Field(default_factory=list)
     free_text: str | None = None
 
+    @field_validator("symptoms")
+    @classmethod
+    def _as_reported(cls, symptoms: list[Symptom]) -> list[Symptom]:
+        for i, symptom in enumerate(symptoms):
+            if symptom.reported_on is not None:
+                raise ValueError(
+                    f"symptoms[{i}].reported_on is set by the engine on open red flags; a report "
+                    "gives what is felt on its own date"
+                )
+        return symptoms
+
+
+class SymptomResolution(_Model):
+    """A clinician's record that a reported symptom is resolved (or explained and no longer a
+    red flag): it closes that symptom from reports on or before `date`. A later report of it
+    opens it again."""
+
+    date: Date
+    code: SymptomCode
+    site: str | None = Field(None, description="Only this site of the symptom; none: every site.")
+    note: str | None = Field(None, max_length=2000)
+
+    @field_validator("site")
+    @classmethod
+    def _site_fits(cls, site: str | None, info: ValidationInfo) -> str | None:
+        code = info.data.get("code")
+        if site is not None and code is not None:
+            allowed: list[str] = symptom_catalogue()[code]["sites"]
+            if site not in allowed:
+                raise ValueError(f"{site!r} does not apply to {code} (allowed: {allowed})")
+        return site
+
 
 class Record(_Model):
     """One patient's record: the input of ``bonemets.core.pathway.assess``."""
@@ -308,6 +340,7 @@ class Record(_Model):
     conditions: list[Condition] = Field(default_factory=list)
     treatments: list[Treatment] = Field(default_factory=list)
     symptom_reports: list[SymptomReport] = Field(default_factory=list)
+    symptom_resolutions: list[SymptomResolution] = Field(default_factory=list)
 
     def _dated_after(self, day: dt.date) -> bool:
         """True when a date in the record (of an entry, a stop or a resolution) is after `day`."""
@@ -325,6 +358,7 @@ class Record(_Model):
             self.dental_procedures,
             self.imaging,
             self.symptom_reports,
+            self.symptom_resolutions,
         ):
             for x in dated:
                 if x.date > day:
@@ -399,5 +433,6 @@ class Record(_Model):
                     if keep(x.start)
                 ],
                 "symptom_reports": [x for x in self.symptom_reports if keep(x.date)],
+                "symptom_resolutions": [x for x in self.symptom_resolutions if keep(x.date)],
             }
         )

@@ -22,6 +22,7 @@ from bonemets.core.record import (
     Record,
     Supplement,
     SymptomReport,
+    SymptomResolution,
     Treatment,
     Weight,
 )
@@ -42,6 +43,7 @@ KINDS: dict[str, tuple[str, type[BaseModel]]] = {
     "condition": ("conditions", Condition),
     "treatment": ("treatments", Treatment),
     "symptom_report": ("symptom_reports", SymptomReport),
+    "symptom_resolution": ("symptom_resolutions", SymptomResolution),
 }
 DEMOGRAPHIC_LISTS = {"weights", "heights"}
 

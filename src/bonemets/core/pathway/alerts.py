@@ -134,10 +134,17 @@ def _triage_lab(lab: Lab) -> dict[str, Any]:
 
 
 def run_triage(
-    record: Record, as_of: dt.date, course: Course, bone_metastases: bool | None
+    record: Record,
+    as_of: dt.date,
+    course: Course,
+    bone_metastases: bool | None,
+    carried: list[Symptom] | None = None,
 ) -> TriageResult:
-    """The single call into the triage engine."""
+    """The single call into the triage engine: the latest report's symptoms (if recent), and the
+    red flags of earlier reports still open (`carried`, see red_flags.py)."""
     data = triage_input(record, as_of, course, bone_metastases)
+    if carried:
+        data["symptoms"] = [*data["symptoms"], *carried]
     try:
         return triage(data)
     except InputError as exc:

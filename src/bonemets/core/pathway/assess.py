@@ -11,17 +11,20 @@ from bonemets.core.levels import most_urgent
 from bonemets.core.pathway.alerts import (
     calcium_finding,
     lab_alerts,
+    latest_report,
     pathway_alerts,
     run_triage,
     triage_alerts,
+    triage_input,
 )
 from bonemets.core.pathway.bma import assess_bma, current_course
 from bonemets.core.pathway.facts import age_on
 from bonemets.core.pathway.lesions import assess_lesions
 from bonemets.core.pathway.models import Assessment, PathwaySettings, PatientSummary
 from bonemets.core.pathway.monitoring import assess_monitoring
-from bonemets.core.record import Record
-from bonemets.core.triage import TriageResult
+from bonemets.core.pathway.red_flags import open_red_flags
+from bonemets.core.record import Record, SymptomReport
+from bonemets.core.triage import TriageResult, triage
 
 
 def bone_metastases(record: Record) -> bool | None:
@@ -32,6 +35,14 @@ def bone_metastases(record: Record) -> bool | None:
     if cancer is not None:
         return cancer.bone_metastases
     return None
+
+
+def _triage_of(record: Record, report: SymptomReport) -> TriageResult:
+    """An earlier report triaged as it stood on its day (for the red flags it raised)."""
+    then = record.as_of(report.date)
+    data = triage_input(then, report.date, current_course(then), bone_metastases(then))
+    data["symptoms"], data["free_text"] = list(report.symptoms), report.free_text
+    return triage(data)
 
 
 def assess(record: Record, as_of: dt.date, settings: PathwaySettings | None = None) -> Assessment:
@@ -49,7 +60,9 @@ def assess_with_triage(
     mets = bone_metastases(record)
     # Triage needs the current course; the BMA checks need the calcium triage graded.
     course = current_course(record)
-    triaged = run_triage(record, as_of, course, mets)
+    today = latest_report(record, as_of)
+    carried = open_red_flags(record, today[0] if today else None, lambda r: _triage_of(record, r))
+    triaged = run_triage(record, as_of, course, mets, carried)
     bma = assess_bma(
         record,
         as_of,

@@ -75,6 +75,8 @@ def describe(symptom: Symptom) -> str:
         parts.append(f"{symptom.duration_days:g} days")
     if symptom.trend:
         parts.append(symptom.trend)
+    if symptom.reported_on is not None:
+        parts.append(f"reported {symptom.reported_on}, not marked resolved")
     return f"{symptom.code} ({'; '.join(parts)})"
 
 

@@ -91,6 +91,7 @@ def _reason(rule_id: str, firing: Firing) -> Reason:
         sources=sources,
         evidence=evidence,  # type: ignore[arg-type]
         unverified=unverified,
+        symptoms=sorted(firing.explains),
     )
 
 
@@ -117,7 +118,15 @@ def triage(data: TriageInput | Mapping[str, Any]) -> TriageResult:
             explained |= firing.explains
     unexplained = [s for code, group in ctx.present.items() if code not in explained for s in group]
     if unexplained:
-        reasons.append(_reason(CATCH_ALL, Firing(because=[describe(s) for s in unexplained])))
+        reasons.append(
+            _reason(
+                CATCH_ALL,
+                Firing(
+                    because=[describe(s) for s in unexplained],
+                    explains={s.code for s in unexplained},
+                ),
+            )
+        )
     if report.free_text and report.free_text.strip():
         reasons.append(_reason(FREE_TEXT, Firing(because=["free_text given"])))
 

@@ -99,6 +99,9 @@ class Symptom(_Strict):
     trend: Trend | None = None
     site: str | None = None
     features: list[str] = Field(default_factory=list)
+    # Set on a symptom reported before `as_of` and not yet resolved, carried into today's
+    # triage (a red flag stays part of the picture until it is closed).
+    reported_on: IsoDate | None = None
 
     @model_validator(mode="after")
     def _site_and_features_fit(self) -> Symptom:
@@ -185,6 +188,9 @@ class Reason:
     evidence: Literal["V", "S", "U", "P"]
     # True when the rule rests on an unverified number (U) or a project policy (P).
     unverified: bool
+    # The codes of the reported symptoms this reason accounts for (not those it quotes as
+    # context): what an alert about it is about.
+    symptoms: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
