@@ -26,7 +26,7 @@ from bonemets.core.pathway.facts import (
     labs_of,
     unique,
 )
-from bonemets.core.pathway.models import Alert, Bma, LesionResult, MonitoringItem
+from bonemets.core.pathway.models import Alert, AlertSymptom, Bma, LesionResult, MonitoringItem
 from bonemets.core.record import SPINAL_SITES, Lab, Record, SymptomReport
 from bonemets.core.triage import TriageResult, triage
 from bonemets.core.triage.context import labs_read
@@ -45,7 +45,12 @@ def table() -> dict[str, Any]:
 
 
 def _alert(
-    key: str, rule: str, message: str, level: Level | None = None, because: list[str] | None = None
+    key: str,
+    rule: str,
+    message: str,
+    level: Level | None = None,
+    because: list[str] | None = None,
+    grade: int | None = None,
 ) -> Alert:
     spec = table()["alerts"][key]
     ev: str = spec["evidence"]
@@ -57,6 +62,7 @@ def _alert(
         evidence=ev,
         unverified=flag(ev),
         because=because or [],
+        grade=grade,
     )
 
 
@@ -180,9 +186,43 @@ def calcium_finding(result: TriageResult) -> CalciumFinding | None:
     return CalciumFinding(date=best.date, state=state, text=text)
 
 
-def triage_alerts(result: TriageResult) -> list[Alert]:
+# The lab criteria behind each lab rule of the triage engine, for the alert's grade.
+_RULE_CRITERIA = {
+    "labs.hypercalcaemia": ("hypercalcaemia",),
+    "labs.hypocalcaemia": ("hypocalcaemia",),
+    "labs.platelets_low": ("platelets_decreased",),
+    "labs.anaemia_severe": ("anaemia",),
+}
+
+
+def _grade_of(rule: str, result: TriageResult) -> int | None:
+    criteria = _RULE_CRITERIA.get(rule)
+    if criteria is None:
+        return None
+    grades = [
+        f.grade
+        for f in result.lab_findings
+        if f.grade and f.criterion is not None and f.criterion.startswith(criteria)
+    ]
+    return max(grades, default=None)
+
+
+def triage_alerts(result: TriageResult, symptoms: list[Symptom]) -> list[Alert]:
+    """The triage reasons as alerts, each with the reported symptoms it is about (`symptoms`:
+    what triage was given) and, for lab rules, the grade."""
     out: list[Alert] = []
     for reason in result.reasons:
+        about = [
+            AlertSymptom(
+                code=s.code,
+                site=s.site,
+                severity=s.severity,
+                trend=s.trend,
+                reported_on=s.reported_on,
+            )
+            for s in symptoms
+            if s.code in reason.symptoms and s.severity > 0
+        ]
         message = "; ".join(reason.because) + "."
         if not reason.rule.startswith("labs."):
             # The inputs first (what a clinician scans for), then why the rule cares.
@@ -196,6 +236,8 @@ def triage_alerts(result: TriageResult) -> list[Alert]:
                 evidence=reason.evidence,
                 unverified=reason.unverified,
                 because=list(reason.because),
+                symptoms=about,
+                grade=_grade_of(reason.rule, result),
             )
         )
     return out
@@ -243,6 +285,7 @@ def lab_alerts(record: Record, bma: Bma) -> list[Alert]:
                     f"{name} {lab.value:g} {lab.unit} on {lab.date} (CTCAE grade {grade}). "
                     f"{caveat}".strip(),
                     Level(levels[str(grade)]),
+                    grade=grade,
                 )
             )
     creatinines = labs_of(record, "creatinine")
@@ -264,6 +307,7 @@ def lab_alerts(record: Record, bma: Bma) -> list[Alert]:
                     f"Creatinine {lab.value:g} {lab.unit} on {lab.date} (CTCAE grade {grade}"
                     f"{against}). {caveat}".strip(),
                     Level(levels[str(grade)]),
+                    grade=grade,
                 )
             )
     alp = labs_of(record, "alkaline_phosphatase")
@@ -280,6 +324,7 @@ def lab_alerts(record: Record, bma: Bma) -> list[Alert]:
                     f"{grade}) from {previous.value:g} U/L on {previous.date}; may signal "
                     f"progression, read with imaging. {caveat}".strip(),
                     Level(levels[str(grade)]),
+                    grade=grade,
                 )
             )
     return out

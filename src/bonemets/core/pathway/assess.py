@@ -73,7 +73,7 @@ def assess_with_triage(
     monitoring = assess_monitoring(record, as_of, settings)
     lesions = assess_lesions(record)
     alerts = (
-        triage_alerts(triaged)
+        triage_alerts(triaged, [*(today[1].symptoms if today else []), *carried])
         + lab_alerts(record, bma)
         + pathway_alerts(record, as_of, bma, monitoring, lesions)
     )

@@ -33,6 +33,18 @@ class PatientSummary(_Out):
     sex: Literal["female", "male"] | None
 
 
+class AlertSymptom(_Out):
+    """A reported symptom an alert is about, as reported."""
+
+    code: str
+    site: str | None = None
+    severity: int
+    trend: str | None = None
+    reported_on: dt.date | None = Field(
+        None, description="Set when the symptom is an open red flag from an earlier report."
+    )
+
+
 class Alert(_Out):
     rule: str
     level: Level
@@ -43,6 +55,10 @@ class Alert(_Out):
         False, description="True when the rule rests on an unverified number (U) or a policy (P)."
     )
     because: list[str] = Field(default_factory=list)
+    symptoms: list[AlertSymptom] = Field(
+        default_factory=list, description="The reported symptoms the alert is about."
+    )
+    grade: int | None = Field(None, description="The CTCAE grade of a lab alert.")
 
 
 class Dose(_Out):
