@@ -26,7 +26,23 @@ class Settings:
     BONEMETS_ESCALATE_MINUTES  emergency/urgent alerts unacknowledged this long are marked
                             escalated (default 30)
     BONEMETS_SECURE_COOKIES set to 0 only for plain-http local demos (default 1)
-    BONEMETS_TEAM_CONTACTS  the team's numbers for the care plan, "Label: number; ..."
+    BONEMETS_TEAM_CONTACTS  the team's numbers ("Label: number; ..."): the care plan, and
+                            tap-to-call links on the patient's emergency screen
+    BONEMETS_PUBLIC_URL     the app's address as people reach it (links in notifications)
+
+    Notifications (see README, "Alerts and notifications"): alerts at or above
+    BONEMETS_NOTIFY_LEVEL (default urgent) go to every configured channel.
+    BONEMETS_SMTP_URL       smtp://user:password@host:587 (STARTTLS when the server offers it),
+                            smtps://... (TLS from the start), or smtp://host:25
+    BONEMETS_MAIL_FROM      the sender address of alert e-mails
+    BONEMETS_ALERT_EMAIL    where alerts go (a team may have its own: `bonemets team set`)
+    BONEMETS_ESCALATION_EMAIL  where alerts still open after BONEMETS_ESCALATE_MINUTES go
+    BONEMETS_ALERT_WEBHOOK_URL  a webhook (Teams/Slack-style receiver, pager gateway) that gets
+                            each alert as JSON, signed per the Standard Webhooks specification
+    BONEMETS_ALERT_WEBHOOK_SECRET  its signing secret ("whsec_" + base64)
+    BONEMETS_ALERT_FOLD_DAYS  an acknowledged alert absorbs stable repeats this long (90)
+    BONEMETS_CHECK_IN_DAYS  a patient with a portal login and no check-in for this many days
+                            gets a "missed check-in" task (7)
     """
 
     database_url: str = ""
@@ -40,11 +56,29 @@ class Settings:
     fixed_today: dt.date | None = None  # tests and recorded demos pin "today"
     # The care team's contact numbers for the printed care plan ("Label: number; ...").
     team_contacts: str = ""
+    public_url: str = ""
+    notify_level: str = "urgent"
+    smtp_url: str = ""
+    mail_from: str = "bonemets@localhost"
+    alert_email: str = ""
+    escalation_email: str = ""
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    alert_fold_days: float = 90.0
+    check_in_days: float = 7.0
+    notify_interval_seconds: float = 60.0  # how often the app's courier sweeps
 
     def today(self) -> dt.date:
         return self.fixed_today or dt.date.today()
 
     def __post_init__(self) -> None:
+        from bonemets.core.levels import Level
+
+        if self.notify_level not in {level.value for level in Level}:
+            raise ValueError(
+                f"BONEMETS_NOTIFY_LEVEL={self.notify_level!r}: expected one of "
+                + ", ".join(level.value for level in Level)
+            )
         if not self.database_url:
             object.__setattr__(
                 self, "database_url", f"sqlite:///{self.data_dir / 'bonemets.sqlite3'}"
@@ -60,6 +94,16 @@ class Settings:
             "escalate_minutes": float(env.get("BONEMETS_ESCALATE_MINUTES", "30")),
             "secure_cookies": env.get("BONEMETS_SECURE_COOKIES", "1") != "0",
             "team_contacts": env.get("BONEMETS_TEAM_CONTACTS", ""),
+            "public_url": env.get("BONEMETS_PUBLIC_URL", ""),
+            "notify_level": env.get("BONEMETS_NOTIFY_LEVEL", "urgent"),
+            "smtp_url": env.get("BONEMETS_SMTP_URL", ""),
+            "mail_from": env.get("BONEMETS_MAIL_FROM", "bonemets@localhost"),
+            "alert_email": env.get("BONEMETS_ALERT_EMAIL", ""),
+            "escalation_email": env.get("BONEMETS_ESCALATION_EMAIL", ""),
+            "webhook_url": env.get("BONEMETS_ALERT_WEBHOOK_URL", ""),
+            "webhook_secret": env.get("BONEMETS_ALERT_WEBHOOK_SECRET", ""),
+            "alert_fold_days": float(env.get("BONEMETS_ALERT_FOLD_DAYS", "90")),
+            "check_in_days": float(env.get("BONEMETS_CHECK_IN_DAYS", "7")),
         }
         if env.get("BONEMETS_SECRET_KEY"):
             values["secret_key"] = env["BONEMETS_SECRET_KEY"]

@@ -12,7 +12,7 @@ from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
 from bonemets.core.errors import InputError
-from bonemets.service import care
+from bonemets.service import care, filing
 
 EMERGENCY = {
     "symptoms": [
@@ -41,7 +41,7 @@ def test_emergency_report_alerts_the_team_and_tops_the_worklist(
     db: Database, settings: Settings, people: dict[str, str]
 ) -> None:
     patient = user(db, "user-a")
-    done = care.submit_report(db, settings, patient, "pat-a", EMERGENCY)
+    done = filing.submit_report(db, settings, patient, "pat-a", EMERGENCY)
     assert done.result.level == "emergency"
     assert done.result.reasons[0].rule == "mscc.neurological"
     assert done.alert_id is not None
@@ -51,17 +51,28 @@ def test_emergency_report_alerts_the_team_and_tops_the_worklist(
     assert "spinal cord" in (rows[0].headline or "")
 
 
-def test_routine_report_raises_no_alert(
+def test_a_normal_value_typed_in_by_the_patient_does_not_hide_the_laboratory_calcium(
     db: Database, settings: Settings, people: dict[str, str]
 ) -> None:
     # The record's own calcium (3.05 mmol/L three days ago) is part of the triage context ...
     calm = {"symptoms": [{"code": "fatigue", "severity": 1}]}
-    first = care.submit_report(db, settings, user(db, "user-a"), "pat-a", calm)
+    first = filing.submit_report(db, settings, user(db, "user-a"), "pat-a", calm)
     assert first.result.level == "urgent" and first.result.reasons[0].rule == "labs.hypercalcaemia"
-    # ... and a normal calcium reported today supersedes it.
+    assert first.alert_id is not None
+    # ... a normal calcium the patient types in today does not supersede it (it is stored as
+    # reported by the patient, to confirm) ...
     today_normal = {**calm, "labs": [{"code": "calcium_corrected", "value": 2.4, "unit": "mmol/L"}]}
-    done = care.submit_report(db, settings, user(db, "user-a"), "pat-a", today_normal)
-    assert done.result.level == "routine" and done.alert_id is None
+    done = filing.submit_report(db, settings, user(db, "user-a"), "pat-a", today_normal)
+    assert done.result.level == "urgent"
+    assert done.alert_id is None and done.raised.folded == [first.alert_id]  # already open
+    with db.transaction() as s:
+        typed = [e for e in repo.entries(s, "pat-a", ["lab"]) if e.origin == "api"]
+    assert [e.data["reported_by_patient"] for e in typed] == [True]
+    # ... and the same value from the laboratory, entered by the team, does.
+    nurse = user(db, "nurse-a")
+    lab = {"code": "calcium_corrected", "value": 2.4, "unit": "mmol/L", "date": "2026-11-23"}
+    after = filing.record_entry(db, settings, nurse, "pat-a", "lab", lab)
+    assert not [a for a in after.assessment.alerts if a.rule == "labs.hypercalcaemia"]
 
 
 def test_a_refused_report_stores_nothing(
@@ -73,10 +84,10 @@ def test_a_refused_report_stores_nothing(
         "labs": [{"code": "calcium_total", "value": 40, "unit": "mmol/L"}],
     }
     with pytest.raises(InputError) as err:
-        care.submit_report(db, settings, user(db, "user-a"), "pat-a", bad)
+        filing.submit_report(db, settings, user(db, "user-a"), "pat-a", bad)
     assert err.value.field == "labs[0].value"
     with pytest.raises(InputError) as err:
-        care.submit_report(
+        filing.submit_report(
             db,
             settings,
             user(db, "user-a"),
@@ -94,7 +105,7 @@ def test_a_lab_value_with_the_report_is_stored_and_used(
         "symptoms": [],
         "labs": [{"code": "calcium_corrected", "value": 3.3, "unit": "mmol/L"}],
     }
-    done = care.submit_report(db, settings, user(db, "user-a"), "pat-a", report)
+    done = filing.submit_report(db, settings, user(db, "user-a"), "pat-a", report)
     assert done.result.level == "emergency"
     with db.transaction() as s:
         record = repo.load_record(s, "pat-a")
@@ -110,7 +121,7 @@ def test_recording_a_dose_moves_the_next_due_date(
     nurse = user(db, "nurse-a")
     before = care.patient_view(db, settings, nurse, "pat-a").assessment.bma
     # clear the kidney hold first: a creatinine back at baseline
-    care.record_entry(
+    filing.record_entry(
         db,
         settings,
         nurse,
@@ -118,14 +129,14 @@ def test_recording_a_dose_moves_the_next_due_date(
         "lab",
         {"code": "creatinine", "value": 0.9, "unit": "mg/dL", "date": "2026-11-22"},
     )
-    after = care.record_entry(
+    after = filing.record_entry(
         db,
         settings,
         nurse,
         "pat-a",
         "bma_dose",
         {"agent": "zoledronic_acid", "date": "2026-11-23", "dose": 3.5, "route": "iv"},
-    ).bma
+    ).assessment.bma
     assert before.next_due is not None and after.next_due is not None
     assert after.last_dose == dt.date(2026, 11, 23)
     assert after.next_due == dt.date(2026, 11, 23) + dt.timedelta(weeks=after.interval_weeks or 4)
@@ -137,7 +148,7 @@ def test_bad_entry_names_the_field_and_stores_nothing(
 ) -> None:
     before = counts(db)
     with pytest.raises(InputError) as err:
-        care.record_entry(
+        filing.record_entry(
             db,
             settings,
             user(db, "nurse-a"),
@@ -147,7 +158,7 @@ def test_bad_entry_names_the_field_and_stores_nothing(
         )
     assert err.value.field == "route"
     with pytest.raises(InputError) as err:
-        care.record_entry(
+        filing.record_entry(
             db,
             settings,
             user(db, "nurse-a"),
@@ -162,7 +173,7 @@ def test_bad_entry_names_the_field_and_stores_nothing(
 def test_acknowledging_needs_an_action_and_records_who(
     db: Database, settings: Settings, people: dict[str, str]
 ) -> None:
-    done = care.submit_report(db, settings, user(db, "user-a"), "pat-a", EMERGENCY)
+    done = filing.submit_report(db, settings, user(db, "user-a"), "pat-a", EMERGENCY)
     nurse = user(db, "nurse-a")
     assert done.alert_id is not None
     with pytest.raises(InputError):
@@ -177,7 +188,7 @@ def test_acknowledging_needs_an_action_and_records_who(
 def test_unacknowledged_urgent_alert_is_escalated_after_the_set_time(
     db: Database, settings: Settings, people: dict[str, str]
 ) -> None:
-    done = care.submit_report(db, settings, user(db, "user-a"), "pat-a", EMERGENCY)
+    done = filing.submit_report(db, settings, user(db, "user-a"), "pat-a", EMERGENCY)
     nurse = user(db, "nurse-a")
     assert not care.worklist(db, settings, nurse)[0].escalated
     with db.transaction() as s:
@@ -203,7 +214,7 @@ def test_access_is_refused_and_audited(
     with pytest.raises(care.AccessDenied):
         care.patient_view(db, settings, someone, patient)
     with pytest.raises(care.AccessDenied):
-        care.submit_report(db, settings, someone, patient, {"symptoms": []})
+        filing.submit_report(db, settings, someone, patient, {"symptoms": []})
     with db.transaction() as s:
         denied = [e for e in repo.audit_events(s) if e.action == "denied"]
     assert len(denied) == 2 and all(e.username == who and e.patient_id == patient for e in denied)
@@ -212,7 +223,7 @@ def test_access_is_refused_and_audited(
 def test_reads_and_writes_are_audited(
     db: Database, settings: Settings, people: dict[str, str]
 ) -> None:
-    care.submit_report(db, settings, user(db, "user-a"), "pat-a", {"symptoms": []})
+    filing.submit_report(db, settings, user(db, "user-a"), "pat-a", {"symptoms": []})
     care.patient_view(db, settings, user(db, "nurse-a"), "pat-a")
     with db.transaction() as s:
         events = [(e.username, e.action) for e in repo.audit_events(s, patient_id="pat-a")]
@@ -236,10 +247,12 @@ def test_future_dates_nul_text_and_impossible_alert_ids_are_refused(
     nurse = user(db, "nurse-a")
     before = counts(db)
     with pytest.raises(InputError) as err:
-        care.record_entry(db, settings, nurse, "pat-a", "weight", {"date": "9999-12-31", "kg": 60})
+        filing.record_entry(
+            db, settings, nurse, "pat-a", "weight", {"date": "9999-12-31", "kg": 60}
+        )
     assert err.value.field == "date"
     with pytest.raises(InputError) as err:
-        care.record_entry(
+        filing.record_entry(
             db,
             settings,
             nurse,
@@ -249,7 +262,7 @@ def test_future_dates_nul_text_and_impossible_alert_ids_are_refused(
         )
     assert err.value.field == "id"
     with pytest.raises(InputError) as err:
-        care.submit_report(
+        filing.submit_report(
             db, settings, user(db, "user-a"), "pat-a", {"symptoms": [], "free_text": "pain\x00"}
         )
     assert err.value.field == "free_text"

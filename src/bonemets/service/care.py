@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.cache import RecordKey, Slot
-from bonemets.adapters.storage.records import KINDS, entry_date, parse_entry, with_entries
+from bonemets.adapters.storage.records import KINDS, with_entries
 from bonemets.adapters.storage.repository import Database, NotFound
 from bonemets.config import Settings
 from bonemets.core.errors import InputError
 from bonemets.core.levels import Level
-from bonemets.core.pathway import Assessment, assess, assess_with_triage
-from bonemets.core.record import Lab, Record, SymptomReport
-from bonemets.core.triage import TriageResult
+from bonemets.core.pathway import Assessment, assess
+from bonemets.core.pathway.models import AlertSymptom
+from bonemets.core.record import Record
 from bonemets.core.triage.engine import input_error
 
 # What a clinician may add to a record through the app (symptom reports come from patients).
@@ -131,104 +131,6 @@ def _store_status(s: Session, patient_id: str, as_of: dt.date, assessment: Asses
     )
 
 
-# --- Patient: symptom reports -------------------------------------------------------------------
-
-
-def backfill_reports(
-    s: Session, patient_id: str, record: Record, today: dt.date, alert_days: int = 7
-) -> int:
-    """Triage stored symptom reports that have no result yet (records created in bulk: the demo,
-    an import), each as of its own date, and open alerts for the recent ones that need one.
-    Returns the number of alerts opened."""
-    rows = [e for e in reversed(repo.entries(s, patient_id, ["symptom_report"]))]
-    done = repo.report_results(s, [e.id for e in rows])
-    opened = 0
-    for entry in rows:
-        if entry.id in done:
-            continue
-        _assessment, result = assess_with_triage(record, entry.date)
-        repo.save_report_result(s, entry.id, result.to_dict())
-        if result.clinician_alert and (today - entry.date).days <= alert_days:
-            repo.add_alert(
-                s,
-                patient_id,
-                level=result.level.value,
-                headline=result.headline,
-                rules=[r.rule for r in result.reasons if r.level.alerts_care_team],
-                entry_id=entry.id,
-            )
-            opened += 1
-    return opened
-
-
-@dataclass(frozen=True)
-class Submitted:
-    entry_id: int
-    result: TriageResult
-    alert_id: int | None
-
-
-def submit_report(
-    db: Database,
-    settings: Settings,
-    user: t.User,
-    patient_id: str,
-    data: dict[str, Any],
-    *,
-    s: Session | None = None,
-) -> Submitted:
-    """File a symptom report (with optional lab values the patient has), triage it in the
-    context of the record, alert the team when the level asks for it. All or nothing: in its
-    own transaction, or in the caller's unit of work `s`."""
-    refuse_nul(data)
-    today = settings.today()
-    try:
-        report = SymptomReport.model_validate(
-            {
-                "date": today.isoformat(),
-                "symptoms": data.get("symptoms", []),
-                "free_text": data.get("free_text") or None,
-            }
-        )
-    except ValidationError as exc:
-        raise _field_error(exc) from None
-    labs: list[Lab] = []
-    for i, lab in enumerate(data.get("labs") or []):
-        try:
-            labs.append(Lab.model_validate({"date": today.isoformat(), **lab}))
-        except ValidationError as exc:
-            raise _field_error(exc, f"labs[{i}].") from None
-        if labs[-1].date > today:
-            raise InputError(f"labs[{i}].date", "a result cannot be dated in the future")
-
-    with db.unit(s) as s:
-        patient, key_before = authorize_record(db, s, user, patient_id, "write symptom report")
-        before = db.records.get(patient_id, key_before)
-        added: list[tuple[str, BaseModel]] = [("lab", lab) for lab in labs]
-        added.append(("symptom_report", report))
-        entry = None
-        for kind, model in added:
-            entry = repo.add_entry(s, patient_id, kind, model, created_by=user.id)
-        assert entry is not None  # the report itself
-        record, key = _record_after(s, patient, before, added)
-        assessment, result = assess_with_triage(record, today)
-        repo.save_report_result(s, entry.id, result.to_dict())
-        alert_id = None
-        if result.clinician_alert:
-            alert = repo.add_alert(
-                s,
-                patient_id,
-                level=result.level.value,
-                headline=result.headline,
-                rules=[r.rule for r in result.reasons if r.level.alerts_care_team],
-                entry_id=entry.id,
-            )
-            alert_id = alert.id
-        _store_status(s, patient_id, today, assessment)
-        _cache_after_commit(db, s, patient_id, key, record, (today, assessment))
-        return Submitted(entry_id=entry.id, result=result, alert_id=alert_id)
-
-
 def _cache_after_commit(
     db: Database,
     s: Session,
@@ -262,38 +164,17 @@ def _record_after(
 # --- Clinician: entries, alerts, worklist -------------------------------------------------------
 
 
-def record_entry(
+def acknowledge(
     db: Database,
-    settings: Settings,
     user: t.User,
-    patient_id: str,
-    kind: str,
-    data: dict[str, Any],
-) -> Assessment:
-    """Add a dose, lab, lesion, dental exam, imaging test ... and reassess. All or nothing."""
-    if user.role not in ("clinician", "admin"):
-        raise deny(db, user, patient_id, f"write {kind} (role {user.role})")
-    if kind not in CLINICIAN_KINDS:
-        raise InputError("kind", f"expected one of {', '.join(CLINICIAN_KINDS)}")
-    refuse_nul(data)
-    try:
-        model = parse_entry(kind, data)
-    except ValidationError as exc:
-        raise _field_error(exc) from None
-    today = settings.today()
-    if entry_date(model) > today:
-        raise InputError("date", f"{entry_date(model)} is in the future (today is {today})")
-    with db.transaction() as s:
-        patient, key_before = authorize_record(db, s, user, patient_id, f"write {kind}")
-        before = db.records.get(patient_id, key_before)
-        repo.add_entry(s, patient_id, kind, model, created_by=user.id)
-        record, key = _record_after(s, patient, before, [(kind, model)])
-        assessment = refresh_status(s, patient_id, today, record)
-        _cache_after_commit(db, s, patient_id, key, record, (today, assessment))
-    return assessment
-
-
-def acknowledge(db: Database, user: t.User, alert_id: int, action_taken: str) -> t.Alert:
+    alert_id: int,
+    action_taken: str,
+    *,
+    settings: Settings | None = None,
+    resolve: bool = False,
+) -> t.Alert:
+    """Close an alert, saying what was done. `resolve`: the red-flag symptoms it is about are
+    also resolved (filed as resolutions, so they leave the patient's current picture)."""
     if user.role not in ("clinician", "admin"):
         raise deny(db, user, None, f"write acknowledge alert {alert_id} (role {user.role})")
     if not 0 < alert_id < 2**31:  # the database's integer range; such an alert cannot exist
@@ -315,10 +196,35 @@ def acknowledge(db: Database, user: t.User, alert_id: int, action_taken: str) ->
             alert.acknowledged_at = t.utcnow()
             alert.acknowledged_by = user.id
             alert.action_taken = action_taken[:2000]
-        return alert
+        symptoms = alert_symptoms(alert)
+        patient_id = alert.patient_id
+    if resolve and symptoms:
+        from bonemets.service import filing
+
+        assert settings is not None, "resolving needs the settings (today, alerting)"
+        for code, site in symptoms:
+            data = {"date": settings.today().isoformat(), "code": code, "site": site}
+            data["note"] = f"Resolved on acknowledging alert {alert_id}: {action_taken[:1900]}"
+            filing.record_entry(db, settings, user, patient_id, "symptom_resolution", data)
+    return alert
+
+
+def alert_symptoms(alert: t.Alert) -> list[tuple[str, str | None]]:
+    """The (code, site) of the symptoms an alert is about, from its signals' keys."""
+    out: list[tuple[str, str | None]] = []
+    for signal in alert.signals or []:
+        _rule, _, about = str(signal.get("key", "")).partition("|")
+        if not signal.get("severity"):
+            continue  # not about reported symptoms (a lab, a pathway gap)
+        for part in about.split(","):
+            code, _, site = part.partition(":")
+            if code and (code, site or None) not in out:
+                out.append((code, site or None))
+    return out
 
 
 LEVELS = [level.value for level in Level]
+LEVEL_BY_RANK = {level.rank: level for level in Level}
 
 
 @dataclass(frozen=True)
@@ -334,6 +240,9 @@ class WorklistRow:
     open_alerts: int
     escalated: bool
     headline: str | None
+    # The patient's assessment today, before open alerts raise the row's level.
+    assessed_level: str = ""
+    waiting_since: dt.datetime | None = None  # the longest-waiting open alert's time
 
 
 def is_escalated(alert: t.Alert, settings: Settings, now: dt.datetime) -> bool:
@@ -386,19 +295,24 @@ def worklist(
             st = patient.status
             assert st is not None  # every stale status was refreshed above
             summary = alerts.get(patient.patient_id)
+            # An alert lives until a clinician closes it: the row is at least as urgent as
+            # the most urgent open one, whatever the latest report said.
+            rank = max(st.level_rank, summary.top_rank if summary else 0)
             rows.append(
                 WorklistRow(
                     patient_id=patient.patient_id,
                     display_name=patient.display_name,
                     mrn=patient.mrn,
-                    level=st.level,
-                    level_rank=st.level_rank,
+                    level=LEVEL_BY_RANK[rank].value,
+                    level_rank=rank,
                     overdue=st.overdue,
                     bma_status=st.bma_status,
                     next_due=st.next_due,
                     open_alerts=summary.count if summary else 0,
                     escalated=summary is not None and summary.escalated,
                     headline=summary.newest_headline if summary else st.top_alert,
+                    assessed_level=st.level,
+                    waiting_since=summary.oldest if summary else None,
                 )
             )
     if level:
@@ -412,13 +326,56 @@ def worklist(
         ]
     if open_alerts_only:
         rows = [r for r in rows if r.open_alerts]
+    # Escalated first, then by level, then by how long the oldest open alert has waited.
+    never = dt.datetime.max.replace(tzinfo=dt.UTC)
     rows.sort(
-        key=lambda r: (-r.level_rank, not r.escalated, -r.open_alerts, -r.overdue, r.display_name)
+        key=lambda r: (
+            not r.escalated,
+            -r.level_rank,
+            r.waiting_since or never,
+            -r.overdue,
+            r.display_name,
+        )
     )
     return rows
 
 
 # --- Reading a record ---------------------------------------------------------------------------
+
+
+def red_flags(assessment: Assessment) -> list[AlertSymptom]:
+    """The red-flag symptoms in the patient's current picture (today's report and those still
+    open from earlier ones): what an urgent or emergency alert of the assessment is about."""
+    out: dict[tuple[str, str | None], AlertSymptom] = {}
+    for alert in assessment.alerts:
+        if alert.level.rank >= Level.URGENT.rank:
+            for symptom in alert.symptoms:
+                out.setdefault((symptom.code, symptom.site), symptom)
+    return list(out.values())
+
+
+@dataclass(frozen=True)
+class CareTeamStatus:
+    """What the patient may truthfully be told about their team after a report."""
+
+    alerted: bool  # the report opened an alert (or joined one) that is in the outbox
+    has_alert: bool  # an alert about it is open or was opened (without a channel)
+    already_known: bool  # it repeated an alert the team already has
+
+
+def care_team_status(
+    db: Database, user: t.User, patient_id: str, result: dict[str, Any]
+) -> CareTeamStatus:
+    team = result.get("care_team") or {}
+    alert_id = team.get("alert_id")
+    with db.transaction() as s:
+        authorize(db, s, user, patient_id, "read report delivery")
+        notified = alert_id is not None and bool(repo.notifications_for(s, [int(alert_id)]))
+    return CareTeamStatus(
+        alerted=notified,
+        has_alert=bool(alert_id),
+        already_known=bool(team.get("folded_into")) and not alert_id,
+    )
 
 
 def patient_alerts(

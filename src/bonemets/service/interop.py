@@ -20,7 +20,7 @@ from bonemets.adapters.storage.records import entries_of, profile_of
 from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
 from bonemets.core.record import Record
-from bonemets.service import care
+from bonemets.service import care, filing
 
 Outcome = Literal["created", "updated", "unchanged", "refused"]
 
@@ -50,12 +50,14 @@ def import_resources(
     today = settings.today()
     for patient_id, record in result.records.items():
         with db.transaction() as s:
-            report.outcomes[patient_id], added = _store(s, record, team, today)
+            report.outcomes[patient_id], added = _store(s, settings, record, team, today)
             report.added_entries += added
     return report
 
 
-def _store(s: Session, record: Record, team: str, today: dt.date) -> tuple[Outcome, int]:
+def _store(
+    s: Session, settings: Settings, record: Record, team: str, today: dt.date
+) -> tuple[Outcome, int]:
     existing = s.get(t.Patient, record.id)
     profile = profile_of(record)
     if existing is None:
@@ -75,16 +77,25 @@ def _store(s: Session, record: Record, team: str, today: dt.date) -> tuple[Outco
         ref = _fingerprint(kind, data)
         if ref in known:
             continue
-        s.add(t.Entry(patient_id=record.id, kind=kind, date=date, data=data, source_ref=ref))
+        s.add(
+            t.Entry(
+                patient_id=record.id,
+                kind=kind,
+                date=date,
+                data=data,
+                source_ref=ref,
+                origin="fhir_import",
+            )
+        )
         known.add(ref)
         added += 1
     if added and outcome == "unchanged":
         outcome = "updated"
     s.flush()
     if outcome != "unchanged":
+        # The same path as every other change: assessed, alerts raised, status refreshed.
         stored = repo.load_record(s, record.id)
-        care.backfill_reports(s, record.id, stored, today)
-        care.refresh_status(s, record.id, today, stored)
+        filing.settle(s, settings, repo.get_patient(s, record.id), stored, today=today)
     return outcome, added
 
 

@@ -33,6 +33,7 @@ from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.cache import RecordCache, RecordKey, Slot
 from bonemets.adapters.storage.db import make_engine, upgrade
 from bonemets.adapters.storage.records import entries_of, entry_date, profile_of, record_from
+from bonemets.core.levels import Level
 from bonemets.core.record import Record
 
 
@@ -169,6 +170,7 @@ def create_patient(
     display_name: str,
     mrn: str | None = None,
     created_by: int | None = None,
+    origin: str | None = None,
 ) -> t.Patient:
     """Store a whole record: the profile row and one row per dated entry."""
     patient_id = record.id or uuid.uuid4().hex
@@ -182,7 +184,14 @@ def create_patient(
     s.add(patient)
     s.flush()
     s.add_all(
-        t.Entry(patient_id=patient_id, kind=kind, date=date, data=data, created_by=created_by)
+        t.Entry(
+            patient_id=patient_id,
+            kind=kind,
+            date=date,
+            data=data,
+            created_by=created_by,
+            origin=origin,
+        )
         for kind, date, data in entries_of(record)
     )
     s.flush()
@@ -244,8 +253,12 @@ def add_entry(
     *,
     created_by: int | None,
     source_ref: str | None = None,
+    origin: str | None = None,
+    override: dict[str, Any] | None = None,
 ) -> t.Entry:
-    """Store one entry and mark the patient updated. Returns a detached copy of the row."""
+    """Store one entry and mark the patient updated. Returns a detached copy of the row.
+    `origin`: how it came in (who is `created_by`); `override`: a clinician's reason for going
+    ahead against the pathway's checks."""
     patient = get_patient(s, patient_id)
     s.flush()  # anything the ORM holds first (the new patient row an entry may refer to)
     now = t.utcnow()
@@ -257,6 +270,8 @@ def add_entry(
         "created_by": created_by,
         "source_ref": source_ref,
         "created_at": now,
+        "origin": origin,
+        "override": override,
     }
     # Plain statements: the ORM's unit of work costs several times more for one row.
     conn = s.connection()
@@ -323,7 +338,16 @@ def report_results(s: Session, entry_ids: Sequence[int]) -> dict[int, t.ReportRe
 
 
 def add_alert(
-    s: Session, patient_id: str, *, level: str, headline: str, rules: list[str], entry_id: int
+    s: Session,
+    patient_id: str,
+    *,
+    level: str,
+    headline: str,
+    rules: list[str],
+    entry_id: int | None,
+    kind: str = "report",
+    signals: list[dict[str, Any]] | None = None,
+    created_at: dt.datetime | None = None,
 ) -> t.Alert:
     """Open an alert. Returns a detached copy of the row."""
     values = {
@@ -332,10 +356,15 @@ def add_alert(
         "headline": headline,
         "rules": rules,
         "entry_id": entry_id,
-        "created_at": t.utcnow(),
+        "created_at": created_at or t.utcnow(),
         "acknowledged_at": None,
         "acknowledged_by": None,
         "action_taken": None,
+        "kind": kind,
+        "signals": signals,
+        "repeats": 0,
+        "last_seen_at": None,
+        "escalated_at": None,
     }
     alert_id = _new_id(s.connection().execute(_INSERT_ALERT, values))
     return t.Alert(id=alert_id, **values)
@@ -354,6 +383,174 @@ def alerts_for(s: Session, patient_ids: Sequence[str], *, open_only: bool) -> li
     if open_only:
         query = query.where(t.Alert.acknowledged_at.is_(None))
     return list(s.scalars(query.order_by(t.Alert.created_at.desc())))
+
+
+def alerts_with_signals(
+    s: Session, patient_id: str, *, acknowledged_since: dt.datetime
+) -> list[t.Alert]:
+    """A patient's alerts that can absorb a repeat: open ones, and those acknowledged since
+    `acknowledged_since`; newest first."""
+    a = t.Alert
+    query = (
+        select(a)
+        .where(
+            a.patient_id == patient_id,
+            a.signals.is_not(None),
+            a.acknowledged_at.is_(None) | (a.acknowledged_at >= acknowledged_since),
+        )
+        .order_by(a.created_at.desc(), a.id.desc())
+    )
+    return list(s.scalars(query))
+
+
+def alert_for_entry(s: Session, entry_id: int) -> t.Alert | None:
+    """The alert a report (or entry) opened, if it opened one."""
+    query = select(t.Alert).where(t.Alert.entry_id == entry_id).order_by(t.Alert.id).limit(1)
+    return s.scalar(query)
+
+
+def note_repeats(s: Session, alert_ids: Sequence[int], now: dt.datetime) -> None:
+    """Count a repeat folded into each of these alerts."""
+    s.execute(
+        update(t.Alert)
+        .where(t.Alert.id.in_(alert_ids))
+        .values(repeats=t.Alert.repeats + 1, last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def has_open_task(s: Session, patient_id: str, kind: str) -> bool:
+    query = select(t.Alert.id).where(
+        t.Alert.patient_id == patient_id, t.Alert.kind == kind, t.Alert.acknowledged_at.is_(None)
+    )
+    return s.scalar(query.limit(1)) is not None
+
+
+def alerts_to_escalate(s: Session, before: dt.datetime) -> list[t.Alert]:
+    """Open emergency and urgent alerts raised before `before` and not yet escalated."""
+    a = t.Alert
+    query = select(a).where(
+        a.acknowledged_at.is_(None),
+        a.escalated_at.is_(None),
+        a.level.in_(URGENT_LEVELS),
+        a.created_at < before,
+    )
+    return list(s.scalars(query.order_by(a.created_at)))
+
+
+def portal_patients_last_check_in(
+    s: Session,
+) -> list[tuple[t.Patient, dt.date | None, dt.date]]:
+    """Each patient with an active portal login: the date of their last symptom report (None
+    without one) and the day their login was made."""
+    last = (
+        select(t.Entry.patient_id, func.max(t.Entry.date).label("last"))
+        .where(t.Entry.kind == "symptom_report")
+        .group_by(t.Entry.patient_id)
+        .subquery()
+    )
+    query = (
+        select(t.Patient, last.c.last, func.min(t.User.created_at))
+        .join(t.User, t.User.patient_id == t.Patient.id)
+        .outerjoin(last, last.c.patient_id == t.Patient.id)
+        .where(t.User.role == "patient", t.User.active.is_(True))
+        .group_by(t.Patient.id, last.c.last)
+    )
+    out = []
+    for patient, last_day, made in s.execute(query):
+        made_at = made if made.tzinfo else made.replace(tzinfo=dt.UTC)
+        out.append((patient, last_day, made_at.date()))
+    return out
+
+
+# --- The notification outbox ----------------------------------------------------------------
+
+
+def add_notification(s: Session, alert_id: int, purpose: str, channel: str, target: str) -> None:
+    """Queue one message (once: the same alert, purpose and address are never queued twice)."""
+    exists = s.scalar(
+        select(t.Notification.id).where(
+            t.Notification.alert_id == alert_id,
+            t.Notification.purpose == purpose,
+            t.Notification.channel == channel,
+            t.Notification.target == target,
+        )
+    )
+    if exists is None:
+        now = t.utcnow()
+        s.add(
+            t.Notification(
+                alert_id=alert_id,
+                purpose=purpose,
+                channel=channel,
+                target=target,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        s.flush()
+
+
+def due_notifications(
+    s: Session, now: dt.datetime, max_attempts: int, stale_claim: dt.timedelta
+) -> list[int]:
+    n = t.Notification
+    waiting = n.status.in_(("pending", "failed")) & (n.next_attempt_at <= now)
+    abandoned = (n.status == "sending") & (n.next_attempt_at <= now - stale_claim)
+    query = select(n.id).where((waiting | abandoned) & (n.attempts < max_attempts))
+    return list(s.scalars(query.order_by(n.id)))
+
+
+def claim_notification(
+    s: Session,
+    notification_id: int,
+    now: dt.datetime,
+    backoff: Callable[[int], dt.timedelta],
+) -> tuple[t.Notification, t.Alert, t.Patient] | None:
+    """Mark one notification as being sent, if no other courier has; with its alert and
+    patient. The conditional update is the lock: only one courier's update matches."""
+    row = s.get(t.Notification, notification_id)
+    if row is None:
+        return None
+    attempts = row.attempts + 1
+    claimed = s.execute(
+        update(t.Notification)
+        .where(
+            t.Notification.id == notification_id,
+            t.Notification.attempts == row.attempts,
+            t.Notification.status != "sent",
+        )
+        .values(status="sending", attempts=attempts, next_attempt_at=now + backoff(attempts))
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    s.refresh(row)
+    alert = get_alert(s, row.alert_id)
+    return row, alert, get_patient(s, alert.patient_id)
+
+
+def record_delivery(s: Session, notification_id: int, error: str | None, now: dt.datetime) -> None:
+    values: dict[str, Any] = (
+        {"status": "sent", "sent_at": now, "last_error": None}
+        if error is None
+        else {"status": "failed", "last_error": error}
+    )
+    s.execute(
+        update(t.Notification)
+        .where(t.Notification.id == notification_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def notifications_for(s: Session, alert_ids: Sequence[int]) -> list[t.Notification]:
+    if not alert_ids:
+        return []
+    query = select(t.Notification).where(t.Notification.alert_id.in_(alert_ids))
+    return list(s.scalars(query.order_by(t.Notification.id)))
 
 
 def get_alert(s: Session, alert_id: int) -> t.Alert:
@@ -454,9 +651,12 @@ class OpenAlerts:
     count: int
     escalated: bool  # an emergency or urgent one was raised before `escalate_before`
     newest_headline: str
+    top_rank: int  # the most urgent open alert's level rank (core.levels)
+    oldest: dt.datetime  # when the longest-waiting open alert was raised
 
 
 URGENT_LEVELS = ("emergency", "urgent")
+LEVEL_RANKS = {level: level.rank for level in Level}
 
 
 def _open_alerts_query(by_team: bool) -> Any:
@@ -470,12 +670,15 @@ def _open_alerts_query(by_team: bool) -> Any:
         .scalar_subquery()
     )
     overdue = (a.level.in_(URGENT_LEVELS)) & (a.created_at < bindparam("escalate_before"))
+    rank = case(*((a.level == level.value, r) for level, r in LEVEL_RANKS.items()), else_=0)
     query = (
         select(
             a.patient_id,
             func.count(),
             func.max(case((overdue, 1), else_=0)),
             newest_headline,
+            func.max(rank),
+            func.min(a.created_at),
         )
         .where(a.acknowledged_at.is_(None))
         .group_by(a.patient_id)
@@ -499,7 +702,14 @@ def open_alerts(
     if team_id is not None:
         params["team_id"] = team_id
     rows = s.connection().execute(_OPEN_ALERTS[team_id is not None], params)
-    return {pid: OpenAlerts(int(n), bool(late), headline) for pid, n, late, headline in rows}
+    return {
+        pid: OpenAlerts(int(n), bool(late), headline, int(top), _aware(oldest))
+        for pid, n, late, headline, top, oldest in rows
+    }
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def status_stamp(s: Session, patient_id: str) -> tuple[dt.date, dt.datetime] | None:

@@ -43,6 +43,10 @@ class Team(Base):
     __tablename__ = "teams"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    # Where this team's alerts go (each falls back to the deployment's setting when empty).
+    alert_email: Mapped[str | None] = mapped_column(String(320))
+    escalation_email: Mapped[str | None] = mapped_column(String(320))
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
 
 
 class User(Base):
@@ -84,6 +88,12 @@ class Entry(Base):
     source_ref: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # How the entry came in (who is `created_by`): portal, api, clinician_form, fhir_import,
+    # demo, cli. None for rows written before provenance was kept.
+    origin: Mapped[str | None] = mapped_column(String(24))
+    # A clinician's reason for going ahead against the pathway's checks (a dose against a
+    # withhold, say), with the findings it overrode.
+    override: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class ReportResult(Base):
@@ -99,6 +109,10 @@ class ReportResult(Base):
 
 
 class Alert(Base):
+    """Something the care team must see and close: an alert raised by a report or a record
+    entry, or a task (read the patient's message, a missed check-in). It lives until a
+    clinician acknowledges it, saying what was done."""
+
     __tablename__ = "alerts"
     __table_args__ = (Index("ix_alerts_patient_open", "patient_id", "acknowledged_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -111,6 +125,50 @@ class Alert(Base):
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     action_taken: Mapped[str | None] = mapped_column(Text)
+    # report | record (raised by an entry) | message | missed_check_in
+    kind: Mapped[str] = mapped_column(String(24), default="report", server_default="report")
+    # What it is about (core.pathway.budget.Signal as JSON): later repeats fold into it.
+    signals: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
+    repeats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Notification(Base):
+    """One message about an alert to one address (the outbox): written in the alert's
+    transaction, delivered after it commits, retried until sent."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "purpose", "channel", "target", name="uq_notification"),
+        Index("ix_notifications_status", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))  # alert | escalation
+    channel: Mapped[str] = mapped_column(String(16))  # email | webhook
+    target: Mapped[str] = mapped_column(String(500))
+    # pending | sending (claimed by a courier) | sent | failed (retried until MAX_ATTEMPTS)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CheckInDraft(Base):
+    """What a patient has answered of a check-in not yet sent, so that leaving the page loses
+    nothing."""
+
+    __tablename__ = "check_in_drafts"
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+    # The report already filed from this check-in (its red flags, sent at once), if any.
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class PatientStatus(Base):
@@ -176,8 +234,10 @@ __all__ = [
     "Alert",
     "AuditEvent",
     "Base",
+    "CheckInDraft",
     "Entry",
     "LoginAttempt",
+    "Notification",
     "Patient",
     "PatientStatus",
     "ReportResult",

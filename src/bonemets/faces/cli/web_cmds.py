@@ -22,20 +22,26 @@ def build_demo(url: str, *, patients: int, seed: int, today: dt.date) -> str:
     the patient the demo patient login belongs to."""
     from bonemets.adapters.storage import repository as repo
     from bonemets.adapters.storage.repository import Database
+    from bonemets.config import Settings
     from bonemets.core.pathway import assess
     from bonemets.demo.cohort import make_cohort
-    from bonemets.service import accounts, care
+    from bonemets.service import accounts, filing
 
     db = Database(url)
+    settings = Settings(database_url=url, fixed_today=today)
     cohort = make_cohort(patients, seed=seed, as_of=today)
     with db.transaction() as s:
         team = repo.get_or_create_team(s, DEMO_TEAM)
         for person in track(cohort, description="Creating demo patients", console=console):
-            repo.create_patient(
-                s, person.record, team_id=team.id, display_name=person.display_name, mrn=person.mrn
+            patient = repo.create_patient(
+                s,
+                person.record,
+                team_id=team.id,
+                display_name=person.display_name,
+                mrn=person.mrn,
+                origin="demo",
             )
-            care.backfill_reports(s, person.record.id, person.record, today)
-            care.refresh_status(s, person.record.id, today, person.record)
+            filing.settle(s, settings, patient, person.record, today=today)
         # The demo patient login belongs to a patient with no open red flag, so a new report
         # shows the whole flow from calm to alert.
         calm = next((p for p in cohort if assess(p.record, today).level.rank <= 1), cohort[-1])

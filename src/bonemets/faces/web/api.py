@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, TypeAdapter
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from bonemets.faces.web.deps import (
     context,
     signed_in,
 )
-from bonemets.service import accounts, care
+from bonemets.service import accounts, care, filing
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -315,8 +315,18 @@ class ReportIn(BaseModel):
 
 class Submitted(BaseModel):
     entry_id: int
-    alert_id: int | None
+    alert_id: int | None = Field(description="The alert this report opened, if it was news")
     result: dict[str, Any]
+    folded_into: list[int] = Field(
+        default_factory=list,
+        description="Alerts the team already has that this report repeats (counted there)",
+    )
+    team_notified: bool = Field(
+        False, description="True when an alert was sent over a configured channel"
+    )
+    message_task_id: int | None = Field(
+        None, description="The 'read the patient's message' task opened for the free text"
+    )
 
 
 @router.post(
@@ -333,9 +343,16 @@ async def post_report(
         reject_nul(body.symptoms, "symptoms")
         reject_nul(body.labs, "labs")
         data = body.model_dump()
-        done = care.submit_report(ctx.db, ctx.settings, who.user, patient_id, data, s=s)
-        result = done.result.to_dict()
-        out = Submitted(entry_id=done.entry_id, alert_id=done.alert_id, result=result)
+        done = filing.submit_report(ctx.db, ctx.settings, who.user, patient_id, data, s=s)
+        assert done.result is not None
+        out = Submitted(
+            entry_id=done.entry_ids[-1],
+            alert_id=done.alert_id,
+            result=done.result.to_dict(),
+            folded_into=done.raised.folded,
+            team_notified=done.raised.notified,
+            message_task_id=done.message_task,
+        )
         return out.model_dump_json(by_alias=True).encode()
 
     return json_response(await me.run(work), status_code=201)
@@ -343,7 +360,7 @@ async def post_report(
 
 EntryKind = Literal[
     "weight", "height", "lesion", "lab", "bma_dose", "bma_plan", "dental_exam",
-    "dental_procedure", "imaging", "supplement", "condition", "treatment",
+    "dental_procedure", "imaging", "supplement", "condition", "treatment", "symptom_resolution",
 ]  # fmt: skip
 
 
@@ -351,20 +368,68 @@ EntryKind = Literal[
     "/patients/{patient_id}/entries/{kind}",
     response_model=Assessment,
     status_code=201,
-    responses=WRITE,
+    responses={
+        **WRITE,
+        409: {
+            "description": "A dose the pathway's checks advise against: "
+            "repeat with override_reason to record it"
+        },
+    },
 )
 def post_entry(
     patient_id: PatientId,
     kind: EntryKind,
     body: dict[str, Any] = Body(..., description="The entry, as the record model's JSON"),
+    override_reason: Annotated[
+        str | None,
+        Query(max_length=2000, description="Why a dose goes ahead against the checks (audited)"),
+    ] = None,
     csrf: CsrfHeader = None,
     who: SignedIn = Depends(signed_in),
     ctx: Context = Depends(context),
 ) -> Assessment:
-    """Add a dose, lab result, lesion, dental exam, imaging test ...; returns the new assessment."""
+    """Add a dose, lab result, lesion, dental exam, imaging test, symptom resolution ...;
+    returns the new assessment. A dose runs the pathway's checks first (as CDS order-sign does):
+    an implausible dose is refused (422), one the checks advise against needs `override_reason`
+    (409 with the findings otherwise)."""
     check_csrf(who, csrf)
     reject_nul(body, "")
-    return care.record_entry(ctx.db, ctx.settings, who.user, patient_id, kind, body)
+    filed = filing.record_entry(
+        ctx.db, ctx.settings, who.user, patient_id, kind, body,
+        override_reason=override_reason, origin="api",
+    )  # fmt: skip
+    return filed.assessment
+
+
+class DoseFinding(BaseModel):
+    rule: str
+    severity: Literal["critical", "warning", "info"]
+    override: bool = Field(description="Recording the dose needs a reason")
+    headline: str
+    message: str
+    advised_dose: float | None
+    sources: list[str]
+    evidence: str | None
+    unverified: bool
+
+
+@router.post(
+    "/patients/{patient_id}/dose-check",
+    response_model=list[DoseFinding],
+    responses=WRITE,
+)
+def post_dose_check(
+    patient_id: PatientId,
+    body: dict[str, Any] = Body(..., description="The dose, as the record model's JSON"),
+    csrf: CsrfHeader = None,
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
+) -> list[DoseFinding]:
+    """What the pathway says about a dose before it is recorded (nothing is stored)."""
+    check_csrf(who, csrf)
+    reject_nul(body, "")
+    findings = filing.check_dose(ctx.db, ctx.settings, who.user, patient_id, body)
+    return [DoseFinding(**filing.finding_json(f)) for f in findings]
 
 
 class AlertOut(BaseModel):
@@ -423,6 +488,11 @@ class Acknowledge(BaseModel):
     action_taken: str = Field(
         min_length=1, max_length=2000, pattern=NO_NUL, description="What was done"
     )
+    resolve: bool = Field(
+        False,
+        description="Also resolve the red-flag symptoms the alert is about (they leave the "
+        "patient's current picture until reported again)",
+    )
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, responses=WRITE)
@@ -434,5 +504,7 @@ def acknowledge_alert(
     ctx: Context = Depends(context),
 ) -> AlertOut:
     check_csrf(who, csrf)
-    alert = care.acknowledge(ctx.db, who.user, alert_id, body.action_taken)
+    alert = care.acknowledge(
+        ctx.db, who.user, alert_id, body.action_taken, settings=ctx.settings, resolve=body.resolve
+    )
     return _alert_out(alert, False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -19,6 +21,8 @@ from bonemets.faces.web import api, fhir_api, learn, pages, simulator
 from bonemets.faces.web.deps import Context, NotSignedIn
 from bonemets.service.accounts import AccountError
 from bonemets.service.care import AccessDenied
+from bonemets.service.filing import OverrideRequired, finding_json
+from bonemets.service.notify import Courier
 
 STATIC = Path(__file__).parent / "static"
 
@@ -72,7 +76,20 @@ def _is_api(request: Request) -> bool:
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     db = db or Database(settings.database_url)
+    courier = Courier(db, settings, interval=settings.notify_interval_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Alerts go out while the app runs: at once after each commit that queues one, and a
+        # sweep a minute (escalations, missed check-ins, retries).
+        courier.start()
+        try:
+            yield
+        finally:
+            courier.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="bonemets",
         version=ENGINE_VERSION,
         description=(
@@ -114,6 +131,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if _is_api(request):
             return JSONResponse({"detail": "not found"}, status_code=404)
         return pages.error_page(request, 404, "Not found", "There is no such page for you.")
+
+    @app.exception_handler(OverrideRequired)
+    def _needs_override(request: Request, exc: OverrideRequired) -> Response:
+        detail = {**exc.as_dict(), "findings": [finding_json(f) for f in exc.findings]}
+        return JSONResponse({"detail": detail}, status_code=409)
 
     @app.exception_handler(InputError)
     def _bad_input(request: Request, exc: InputError) -> Response:

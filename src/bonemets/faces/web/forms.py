@@ -103,7 +103,10 @@ def entry_from_form(kind: str, form: FormData) -> dict[str, Any]:
     sins_keys = {"sins.pain", "sins.alignment", "sins.collapse", "sins.posterolateral"}
     sins: dict[str, Any] = {}
     for key, raw in form.multi_items():
-        if key in ("csrf_token",) or not isinstance(raw, str) or not raw.strip():
+        # The form's own controls are not part of the entry.
+        if key in ("csrf_token", "action", "override_reason") or not isinstance(raw, str):
+            continue
+        if not raw.strip():
             continue
         value = raw.strip()
         if key in sins_keys:

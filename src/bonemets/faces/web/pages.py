@@ -31,7 +31,8 @@ from bonemets.faces.web.deps import (
     optional_user,
     signed_in,
 )
-from bonemets.service import accounts, care
+from bonemets.service import accounts, care, filing
+from bonemets.service import check_in as check_in_service
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -154,42 +155,126 @@ def portal_home(
     return render(request, "portal_home.html", who=who, view=view)
 
 
+def _contacts(ctx: Context) -> dict[str, Any]:
+    """The numbers a patient may need on every result: the emergency numbers and the care
+    team's, each with a tap-to-call link."""
+    from bonemets.education.plan import parse_contacts, team_contacts_setting
+
+    with ctx.db.transaction() as s:
+        stored = repo.get_setting(s, "team_contacts")
+    team = [
+        {"label": c.label, "number": c.number, "tel": _tel(c.number)}
+        for c in parse_contacts(team_contacts_setting(ctx.settings, stored))
+    ]
+    levels = load("levels")
+    emergency = [
+        {"where": n["where"], "number": n["number"], "tel": _tel(n["number"])}
+        for n in levels["emergency_number_list"]
+    ]
+    return {"team": team, "emergency": emergency, "emergency_text": levels["emergency_numbers"]}
+
+
+def _tel(number: str) -> str:
+    """A tel: URI (RFC 3966): the digits, and a leading + if there is one."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return f"tel:{'+' if number.strip().startswith('+') else ''}{digits}"
+
+
 @router.get("/portal/check-in", response_class=HTMLResponse)
 def check_in(
     request: Request, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
 ) -> HTMLResponse:
-    _patient_only(who, ctx)
+    """Step 1: what is there now; first, the red flags still open ("is it still there?")."""
+    patient_id = _patient_only(who, ctx)
+    draft = check_in_service.draft(ctx.db, who.user, patient_id)
+    flags = check_in_service.open_red_flags(ctx.db, ctx.settings, who.user, patient_id)
+    from bonemets.core.triage.models import symptom_catalogue
+
+    catalogue = symptom_catalogue()
     return render(
         request,
         "portal_check_in.html",
         who=who,
         groups=forms.GROUPS,
         catalogue=forms.catalogue_by_group(),
+        flags=[
+            {
+                "key": check_in_service.key_text((f.code, f.site)),
+                "label": catalogue[f.code]["label"],
+                "site": f.site,
+                "since": f.reported_on,
+            }
+            for f in flags
+        ],
+        ticked={code for code, _site in draft.chosen} if draft else set(),
+        gone={check_in_service.key_text(k) for k in draft.gone} if draft else set(),
+        contacts=_contacts(ctx),
     )
 
 
-@router.post("/portal/check-in", response_class=HTMLResponse)
+@router.post("/portal/check-in", response_model=None)
 async def check_in_details(
     request: Request, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
-) -> HTMLResponse:
-    """Step 2: details only for the symptoms the patient has (the branching of the form)."""
-    _patient_only(who, ctx)
+) -> Response:
+    """Step 1 sent: kept as a draft, and filed at once when it already calls for the team
+    (an emergency is shown at once, before any detail is asked)."""
+    patient_id = _patient_only(who, ctx)
     form = await request.form()
     check_csrf(who, str(form.get(CSRF_FIELD) or ""))
     chosen = forms.chosen_symptoms(form)
+    for key, answer in form.multi_items():
+        if key.startswith("flag.") and answer == "still":
+            chosen.append(key.removeprefix("flag."))
+    gone = [
+        k.removeprefix("flag.")
+        for k, v in form.multi_items()
+        if k.startswith("flag.") and v == "gone"
+    ]
+    started = check_in_service.start(ctx.db, ctx.settings, who.user, patient_id, chosen, gone)
+    filed = started.filed
+    if filed is not None and filed.result is not None and filed.result.level.value == "emergency":
+        # Nothing waits for the details: the emergency advice comes first.
+        return RedirectResponse(f"/portal/reports/{filed.entry_ids[-1]}?partial=1", status_code=303)
+    return RedirectResponse("/portal/check-in/details", status_code=303)
+
+
+@router.get("/portal/check-in/details", response_class=HTMLResponse)
+def check_in_details_page(
+    request: Request, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
+) -> HTMLResponse:
+    """Step 2: details only for the symptoms the patient has (the branching of the form); the
+    draft keeps step 1, so leaving and coming back loses nothing."""
+    patient_id = _patient_only(who, ctx)
+    draft = check_in_service.draft(ctx.db, who.user, patient_id)
+    return _details(request, ctx, who, patient_id, draft, values={}, error=None)
+
+
+def _details(
+    request: Request, ctx: Context, who: SignedIn, patient_id: str,
+    draft: check_in_service.Draft | None, *, values: dict[str, Any], error: str | None,
+    status: int = 200,
+) -> HTMLResponse:  # fmt: skip
     from bonemets.core.triage.models import symptom_catalogue
 
     catalogue = symptom_catalogue()
+    chosen = draft.chosen if draft else []
+    early = None
+    if draft is not None and draft.entry_id is not None:
+        view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
+        early = next((r for r in view.reports if r.entry_id == draft.entry_id), None)
     return render(
         request,
         "portal_details.html",
+        status,
         who=who,
-        chosen=[(c, catalogue[c]) for c in chosen],
+        chosen=[(code, site, catalogue[code]) for code, site in chosen],
         severity=forms.SEVERITY,
         trends=forms.TRENDS,
         lab_choices=forms.LAB_CHOICES,
-        values={},
-        error=None,
+        values=values,
+        error=error,
+        early=early.result if early is not None else None,
+        contacts=_contacts(ctx),
     )
 
 
@@ -202,25 +287,15 @@ async def check_in_submit(
     check_csrf(who, str(form.get(CSRF_FIELD) or ""))
     data = forms.report_from_form(form)
     try:
-        done = care.submit_report(ctx.db, ctx.settings, who.user, patient_id, data)
+        done = check_in_service.finish(ctx.db, ctx.settings, who.user, patient_id, data)
     except InputError as exc:
-        from bonemets.core.triage.models import symptom_catalogue
-
-        catalogue = symptom_catalogue()
-        chosen = forms.chosen_symptoms(form)
-        return render(
-            request,
-            "portal_details.html",
-            422,
-            who=who,
-            chosen=[(c, catalogue[c]) for c in chosen],
-            severity=forms.SEVERITY,
-            trends=forms.TRENDS,
-            lab_choices=forms.LAB_CHOICES,
-            values=dict(form.multi_items()),
-            error=_plain_error(exc),
-        )
-    return RedirectResponse(f"/portal/reports/{done.entry_id}", status_code=303)
+        draft = check_in_service.draft(ctx.db, who.user, patient_id)
+        values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        return _details(
+            request, ctx, who, patient_id, draft, values=values, error=_plain_error(exc),
+            status=422,
+        )  # fmt: skip
+    return RedirectResponse(f"/portal/reports/{done.entry_ids[-1]}", status_code=303)
 
 
 def _plain_error(exc: InputError) -> str:
@@ -231,6 +306,7 @@ def _plain_error(exc: InputError) -> str:
 def portal_report(
     request: Request,
     entry_id: int,
+    partial: bool = False,
     who: SignedIn = Depends(signed_in),
     ctx: Context = Depends(context),
 ) -> HTMLResponse:
@@ -239,9 +315,15 @@ def portal_report(
     found = next((r for r in view.reports if r.entry_id == entry_id), None)
     if found is None or found.result is None:
         raise care.AccessDenied(str(entry_id))
-    numbers = load("levels")["emergency_numbers"]
     return render(
-        request, "portal_result.html", who=who, report=found, result=found.result, numbers=numbers
+        request,
+        "portal_result.html",
+        who=who,
+        report=found,
+        result=found.result,
+        team=care.care_team_status(ctx.db, who.user, patient_id, found.result),
+        contacts=_contacts(ctx),
+        partial=partial,
     )
 
 
@@ -303,7 +385,7 @@ FORM_KINDS = ("bma_dose", "lab", "lesion", "dental_exam", "imaging")
 def _patient_page(
     request: Request, ctx: Context, who: SignedIn, patient_id: str, *, status: int = 200,
     form_error: dict[str, str] | None = None, form_values: dict[str, str] | None = None,
-    flash: str | None = None,
+    flash: str | None = None, dose_findings: list[Any] | None = None,
 ) -> HTMLResponse:  # fmt: skip
     from typing import get_args
 
@@ -328,6 +410,9 @@ def _patient_page(
         lab_choices=forms.LAB_CHOICES,
         agents=["zoledronic_acid", "pamidronate", "ibandronate", "clodronate", "denosumab"],
         escalated={a.id for a in view.alerts if care.is_escalated(a, ctx.settings, _now())},
+        red_flags=care.red_flags(view.assessment),
+        alert_symptoms=care.alert_symptoms,
+        dose_findings=dose_findings,
     )
 
 
@@ -359,10 +444,25 @@ async def add_entry(
     form = await request.form()
     check_csrf(who, str(form.get(CSRF_FIELD) or ""))
     data = forms.entry_from_form(kind, form)
+    values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    reason = str(form.get("override_reason") or "")
     try:
-        assessment = care.record_entry(ctx.db, ctx.settings, who.user, patient_id, kind, data)
+        if kind == "bma_dose" and form.get("action") == "check":
+            # The checks shown before saving: the same ones the save runs.
+            findings = filing.check_dose(ctx.db, ctx.settings, who.user, patient_id, data)
+            return _patient_page(
+                request, ctx, who, patient_id, form_values=values, dose_findings=findings
+            )
+        filed = filing.record_entry(
+            ctx.db, ctx.settings, who.user, patient_id, kind, data, override_reason=reason,
+            origin="clinician_form",
+        )  # fmt: skip
+    except filing.OverrideRequired as exc:
+        return _patient_page(
+            request, ctx, who, patient_id, status=409, form_values=values,
+            form_error={kind: exc.message}, dose_findings=exc.findings,
+        )  # fmt: skip
     except InputError as exc:
-        values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         return _patient_page(
             request,
             ctx,
@@ -373,10 +473,15 @@ async def add_entry(
             form_values=values,
         )
     message = f"Saved {kind.replace('_', ' ')}."
+    assessment = filed.assessment
     if kind == "bma_dose" and assessment.bma.next_due is not None:
         message += f" Next dose due {assessment.bma.next_due.isoformat()}."
+    if filed.findings:
+        message += " Checks: " + " ".join(f.headline for f in filed.findings)
+    if filed.alert_id is not None:
+        message += " An alert was opened."
     return RedirectResponse(
-        f"/patients/{patient_id}?flash={quote(message)}#{kind}", status_code=303
+        f"/patients/{patient_id}?flash={quote(message[:600])}#{kind}", status_code=303
     )
 
 
@@ -391,7 +496,14 @@ async def acknowledge(
     form = await request.form()
     check_csrf(who, str(form.get(CSRF_FIELD) or ""))
     try:
-        alert = care.acknowledge(ctx.db, who.user, alert_id, str(form.get("action_taken") or ""))
+        alert = care.acknowledge(
+            ctx.db,
+            who.user,
+            alert_id,
+            str(form.get("action_taken") or ""),
+            settings=ctx.settings,
+            resolve=form.get("resolve") == "1",
+        )
     except InputError as exc:
         with ctx.db.transaction() as s:
             patient_id = repo.get_alert(s, alert_id).patient_id
