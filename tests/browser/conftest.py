@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +29,8 @@ from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
 from bonemets.core.pathway import assess
 from bonemets.core.record import Lab, Record
-from bonemets.service import accounts, care
+from bonemets.service import accounts, care, filing
+from tests.notify_servers import Mailbox, smtp_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ViewportSize
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 TODAY = dt.date(2026, 11, 23)
 PASSWORD = "correct horse battery"
 TEAM = "Breast oncology team"
+LOOP_TEAM = "Acute oncology team"
+LOOP_PATIENTS = {"joan": "pat-joan", "ruth": "pat-ruth", "edith": "pat-edith"}
+TEAM_EMAIL = "acute-oncology@hospital.test"
 CHROMIUM = os.environ.get("BONEMETS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -60,6 +64,10 @@ class Site:
     patient_name: str
     others: dict[str, str]  # patient id -> level, the synthetic patients of the team
     lesions: int  # lesions in the patient's assessment (markers on the skeleton map)
+    # The care-loop journeys' patients (a second care team, so the first team's worklist stays
+    # as the older journeys expect it): login -> record id, all calm to begin with.
+    loop: dict[str, str] = field(default_factory=dict)
+    mailbox: Mailbox | None = None
 
 
 def calm_record(patient_id: str) -> Record:
@@ -74,6 +82,12 @@ def calm_record(patient_id: str) -> Record:
         Lab(code="albumin", value=40, unit="g/L", date=recent),
     ]
     return record.model_copy(update={"id": patient_id, "labs": labs, "symptom_reports": []})
+
+
+def example(patient_id: str) -> Record:
+    raw = resources.files("bonemets.examples").joinpath("record.json").read_text()
+    record = Record.model_validate_json(raw)
+    return record.model_copy(update={"id": patient_id, "symptom_reports": []})
 
 
 def _seed(url: str) -> Site:
@@ -96,11 +110,11 @@ def _seed(url: str) -> Site:
             if level not in wanted:
                 continue
             wanted.remove(level)
-            repo.create_patient(
+            made = repo.create_patient(
                 s, person.record, team_id=team.id, display_name=person.display_name, mrn=person.mrn
             )
-            care.backfill_reports(s, person.record.id, person.record, TODAY)
-            care.refresh_status(s, person.record.id, TODAY, person.record)
+            quiet = Settings(database_url=url, fixed_today=TODAY)
+            filing.settle(s, quiet, made, person.record, today=TODAY)
             others[person.record.id] = level
         assert not wanted, f"the cohort has no patient at level {wanted}"
         accounts.create_user(
@@ -119,6 +133,32 @@ def _seed(url: str) -> Site:
             display_name="Margaret",
             patient_id=patient.id,
         )
+        loop_team = repo.get_or_create_team(s, LOOP_TEAM)
+        loop_team.alert_email = TEAM_EMAIL
+        quiet = Settings(database_url=url, fixed_today=TODAY)
+        for login, pid in LOOP_PATIENTS.items():
+            # Edith keeps the example record's rising creatinine (her next dose is on hold).
+            record = example(pid) if login == "edith" else calm_record(pid)
+            made = repo.create_patient(
+                s, record, team_id=loop_team.id, display_name=f"{login.title()} Loop", mrn=pid
+            )
+            filing.settle(s, quiet, made, record, today=TODAY)
+            accounts.create_user(
+                s,
+                username=login,
+                password=PASSWORD,
+                role="patient",
+                display_name=login.title(),
+                patient_id=pid,
+            )
+        accounts.create_user(
+            s,
+            username="acute",
+            password=PASSWORD,
+            role="clinician",
+            display_name="Acute Nurse",
+            team=LOOP_TEAM,
+        )
     db.dispose()
     return Site(
         base_url="",
@@ -130,7 +170,14 @@ def _seed(url: str) -> Site:
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def mailbox() -> Iterator[Mailbox]:
+    """The care team's mail server: a real SMTP server on loopback for the whole session."""
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterator[Site]:
     """The app served by uvicorn in a background thread, on a port chosen by the system."""
     import uvicorn
 
@@ -139,7 +186,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'app.sqlite3'}"
     seeded = _seed(url)
     settings = Settings(
-        database_url=url, secure_cookies=False, fixed_today=TODAY, secret_key="browser-tests"
+        database_url=url,
+        secure_cookies=False,
+        fixed_today=TODAY,
+        secret_key="browser-tests",
+        smtp_url=mailbox.url,
+        alert_email="breast-oncology@hospital.test",
+        team_contacts="Acute oncology 24-hour line: +44 20 7946 0000; Clinic: 020 7946 0001",
+        public_url="https://bonemets.hospital.test",
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -155,7 +209,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             pytest.fail("the app server did not start")
         time.sleep(0.05)
     try:
-        yield Site(**{**seeded.__dict__, "base_url": f"http://127.0.0.1:{port}"})
+        yield Site(
+            **{
+                **seeded.__dict__,
+                "base_url": f"http://127.0.0.1:{port}",
+                "loop": LOOP_PATIENTS,
+                "mailbox": mailbox,
+            }
+        )
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -32,7 +32,6 @@ from tests.browser.conftest import (
     calm_record,
 )
 
-EMERGENCY_NUMBERS = "999 in the UK, 911 in the US, 112 in the EU"
 ACTION = "Phoned at once; ambulance sent, whole-spine MRI requested"
 
 # Every visible form control has a label (own <label>, aria-label or aria-labelledby), and the
@@ -109,9 +108,13 @@ def fill_emergency_check_in(page: Page, *, shots: Path | None = None) -> None:
     if shots is not None:
         assert_no_sideways_scroll(page, "the check-in")
         shoot(page, shots, "check-in-phone", full_page=True)
-    page.get_by_label("Weakness in arms or legs").check()
-    page.get_by_label("Back or neck pain").check()
+    page.get_by_role("checkbox", name="Weakness in arms or legs", exact=True).check()
+    page.get_by_role("checkbox", name="Back or neck pain", exact=True).check()
     page.get_by_role("button", name="Next").click()
+    # Leg weakness calls for the team at once: filed, and the emergency advice shown before any
+    # detail is asked; the details follow if the patient can give them.
+    expect(page.locator(".emergency-screen")).to_be_visible()
+    page.get_by_role("link", name="When you can: tell us a little more").click()
     weakness = page.locator("#s-limb_weakness")
     weakness.get_by_label("Severe", exact=True).check()
     weakness.get_by_label("Where?").select_option("legs")
@@ -145,9 +148,10 @@ def test_emergency_check_in_reaches_the_top_of_the_worklist_and_is_acknowledged(
     panel = patient.locator("main > .emergency-screen")
     expect(panel).to_be_visible()
     expect(panel.locator("h1")).to_have_text("Call the emergency number now")
-    expect(panel.locator(".big-number")).to_have_text(EMERGENCY_NUMBERS)
+    for number in ("999", "911", "112"):  # tap-to-call links
+        expect(panel.locator(f'a.tel[href="tel:{number}"]')).to_have_text(number)
     expect(panel).to_contain_text("Possible spinal cord compression")
-    expect(panel).to_contain_text("Your care team has also been alerted.")
+    expect(panel).to_contain_text("We have sent an alert to your care team.")
     first = patient.evaluate("() => document.querySelector('main').firstElementChild.className")
     assert first == "emergency-screen"
     box = panel.bounding_box()
@@ -170,7 +174,9 @@ def test_emergency_check_in_reaches_the_top_of_the_worklist_and_is_acknowledged(
     expect(top).to_have_attribute("data-patient", site.patient_id)
     expect(top.locator(".pill").first).to_have_text("Emergency")
     expect(top).to_contain_text(site.patient_name)
-    expect(top.locator(".why")).to_contain_text("Possible spinal cord compression")
+    # The reason in clinicians' words: the inputs, then why the rule cares.
+    expect(top.locator(".why")).to_contain_text("limb_weakness (legs; severity 3")
+    expect(top.locator(".why")).to_contain_text("spinal cord")
     levels = [rows.nth(i).locator(".pill").first.inner_text() for i in range(rows.count())]
     assert levels == ["Emergency", "Urgent", "Soon", "Routine"]
     expect(nurse.locator(".counts")).to_contain_text("Emergency: 1")
@@ -180,7 +186,7 @@ def test_emergency_check_in_reaches_the_top_of_the_worklist_and_is_acknowledged(
     expect(nurse).to_have_url(re.compile(rf"/patients/{site.patient_id}$"))
     alerts = nurse.locator("#alerts")
     expect(alerts.locator("h2")).to_have_text("Alerts to acknowledge")
-    alert = alerts.locator("article.alert", has_text=headline).first
+    alert = alerts.locator("article.alert", has_text="mscc.neurological").first
     expect(alert.locator(".pill").first).to_have_text("Emergency")
     expect(alert).to_contain_text("mscc.neurological")
     alert_id = alert.get_attribute("data-alert")
@@ -194,7 +200,7 @@ def test_emergency_check_in_reaches_the_top_of_the_worklist_and_is_acknowledged(
     done = nurse.locator("#alerts details")
     done.locator("summary").click()
     item = done.locator("li", has_text=ACTION)
-    expect(item).to_contain_text(headline)
+    expect(item).to_contain_text("limb_weakness (legs; severity 3")
     expect(item).to_contain_text("Nurse Demo")
     nurse.goto("/worklist")
     expect(nurse.locator(f'tr[data-patient="{site.patient_id}"] td').nth(3)).to_have_text("")

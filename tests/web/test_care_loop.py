@@ -443,3 +443,38 @@ def test_a_dose_against_a_withhold_needs_a_reason_which_is_stored_and_audited(
     with pytest.raises(filing.OverrideRequired) as again:
         filing.record_entry(db, settings, nurse, "pat-a", "bma_dose", DOSE, override_reason="")
     assert "bma.interval" in {f.rule for f in again.value.findings}
+
+
+# --- The command line ---------------------------------------------------------------------------
+
+
+def test_a_team_routes_its_own_alerts_set_from_the_command_line(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, mailbox: Mailbox
+) -> None:
+    from typer.testing import CliRunner
+
+    from bonemets.faces.cli.main import app
+
+    runner = CliRunner()
+    url = f"sqlite:///{tmp_path}/cli.sqlite3"
+    monkeypatch.setenv("BONEMETS_DATABASE_URL", url)
+    monkeypatch.setenv("BONEMETS_SMTP_URL", mailbox.url)
+    monkeypatch.setenv("BONEMETS_ALERT_EMAIL", "everyone@hospital.test")
+    bad = runner.invoke(app, ["team", "set", "Breast", "--alert-email", "not an address"])
+    assert bad.exit_code == 2 and "alert-email" in bad.output
+    ok = runner.invoke(app, ["team", "set", "Breast", "--alert-email", "breast@hospital.test"])
+    assert ok.exit_code == 0, ok.output
+    assert "alerts to breast@hospital.test" in ok.output
+    db = Database(url)
+    with db.transaction() as s:
+        team = repo.get_or_create_team(s, "Breast")
+        record = Record.model_validate({"id": "p1", "cancer": {"bone_metastases": True}})
+        repo.create_patient(s, record, team_id=team.id, display_name="P One", mrn="MRN-1")
+        accounts.create_user(s, username="p1", password=PASSWORD, role="patient", patient_id="p1")
+    filing.submit_report(db, Settings.from_env(), user(db, "p1"), "p1", EMERGENCY)
+    swept = runner.invoke(app, ["notify", "run"])
+    assert swept.exit_code == 0 and "sent 1" in swept.output, swept.output
+    assert [str(m["To"]) for m in mailbox.messages] == ["breast@hospital.test"]
+    tried = runner.invoke(app, ["notify", "test", "Breast"])
+    assert "sent email breast@hospital.test" in tried.output
+    db.dispose()

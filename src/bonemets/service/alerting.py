@@ -9,6 +9,7 @@ in the outbox in the same transaction (service/notify.py delivers it once commit
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -68,7 +69,11 @@ def raise_alerts(
     news = []
     folded: list[int] = []
     for candidate in candidates:
-        found = absorbed_by(signal_of(candidate), priors)
+        signal = signal_of(candidate)
+        if kind != "report":
+            # No new report: its symptoms' trends were judged when their report was filed.
+            signal = dataclasses.replace(signal, stable=True)
+        found = absorbed_by(signal, priors)
         if found is None:
             news.append(candidate)
         elif found.alert_id is not None and found.alert_id not in folded:
@@ -115,8 +120,11 @@ def _merge(
     alert.rules = list(dict.fromkeys([*alert.rules, *(a.rule for a in news)]))
     alert.last_seen_at = now
     top = news[0]
-    if top.level.rank > Level(alert.level).rank:
-        alert.level, alert.headline = top.level.value, top.message
+    raised = top.level.rank > Level(alert.level).rank
+    if top.level.rank >= Level(alert.level).rank:
+        alert.headline = top.message  # the details say it more fully than the first step
+    if raised:
+        alert.level = top.level.value
         s.flush()
         notify.enqueue(s, settings, patient, alert, purpose="raised")
     s.flush()

@@ -207,9 +207,12 @@ def _grade_of(rule: str, result: TriageResult) -> int | None:
     return max(grades, default=None)
 
 
-def triage_alerts(result: TriageResult, symptoms: list[Symptom]) -> list[Alert]:
+def triage_alerts(
+    result: TriageResult, symptoms: list[Symptom], report_date: dt.date | None = None
+) -> list[Alert]:
     """The triage reasons as alerts, each with the reported symptoms it is about (`symptoms`:
-    what triage was given) and, for lab rules, the grade."""
+    what triage was given; those without `reported_on` are from the report of `report_date`)
+    and, for lab rules, the grade."""
     out: list[Alert] = []
     for reason in result.reasons:
         about = [
@@ -218,7 +221,8 @@ def triage_alerts(result: TriageResult, symptoms: list[Symptom]) -> list[Alert]:
                 site=s.site,
                 severity=s.severity,
                 trend=s.trend,
-                reported_on=s.reported_on,
+                reported=s.reported_on or report_date,
+                carried=s.reported_on is not None,
             )
             for s in symptoms
             if s.code in reason.symptoms and s.severity > 0

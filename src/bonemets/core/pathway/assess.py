@@ -73,7 +73,11 @@ def assess_with_triage(
     monitoring = assess_monitoring(record, as_of, settings)
     lesions = assess_lesions(record)
     alerts = (
-        triage_alerts(triaged, [*(today[1].symptoms if today else []), *carried])
+        triage_alerts(
+            triaged,
+            [*(today[1].symptoms if today else []), *carried],
+            today[1].date if today else None,
+        )
         + lab_alerts(record, bma)
         + pathway_alerts(record, as_of, bma, monitoring, lesions)
     )

@@ -67,7 +67,7 @@ class Signal:
 def signal_of(alert: Alert) -> Signal:
     if alert.symptoms:
         about = ",".join(sorted({f"{s.code}:{s.site or ''}" for s in alert.symptoms}))
-        stable = all(s.reported_on is not None or s.trend in STABLE_TRENDS for s in alert.symptoms)
+        stable = all(s.carried or s.trend in STABLE_TRENDS for s in alert.symptoms)
     elif alert.grade is not None:
         about, stable = "", True  # a lab: the grade says how bad, not the value or its date
     else:

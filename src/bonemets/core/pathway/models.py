@@ -40,8 +40,9 @@ class AlertSymptom(_Out):
     site: str | None = None
     severity: int
     trend: str | None = None
-    reported_on: dt.date | None = Field(
-        None, description="Set when the symptom is an open red flag from an earlier report."
+    reported: dt.date | None = Field(None, description="The date of the report it is from.")
+    carried: bool = Field(
+        False, description="An open red flag from an earlier report, not today's report."
     )
 
 

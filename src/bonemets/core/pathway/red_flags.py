@@ -24,6 +24,10 @@ def _key(symptom: Symptom) -> Key:
     return symptom.code, symptom.site
 
 
+def _covers(old: Key, new: Key) -> bool:
+    return old[0] == new[0] and (old[1] == new[1] or old[1] is None or new[1] is None)
+
+
 def _resolved_after(record: Record, key: Key, day: dt.date) -> bool:
     code, site = key
     return any(
@@ -47,6 +51,10 @@ def open_red_flags(
     latest: dict[Key, int] = {}  # each symptom's latest mention, by report index
     for i in order:
         for symptom in record.symptom_reports[i].symptoms:
+            # A mention speaks for the same site, and a mention with no site given for every
+            # site of the symptom (and is spoken for by any later mention of it).
+            for key in [k for k in latest if _covers(k, _key(symptom))]:
+                del latest[key]
             latest[_key(symptom)] = i
     # Today's report speaks for what it mentions; severity 0 is the patient saying "gone".
     candidates: dict[int, list[Key]] = {}

@@ -11,6 +11,7 @@ from bonemets.faces.cli import (
     interop_cmds,
     labs_cmds,
     learn_cmds,
+    notify_cmds,
     population_cmds,
     score,
     simulate_cmd,
@@ -39,6 +40,7 @@ triage_cmd.register(app, schema_app)
 sources_cmd.register(app)
 assess_cmd.register(app, schema_app)
 web_cmds.register(app)
+notify_cmds.register(app)
 simulate_cmd.register(app)
 interop_cmds.register(app)
 learn_cmds.register(app)

@@ -202,7 +202,7 @@ def check_in(
                 "key": check_in_service.key_text((f.code, f.site)),
                 "label": catalogue[f.code]["label"],
                 "site": f.site,
-                "since": f.reported_on,
+                "since": f.reported,
             }
             for f in flags
         ],
