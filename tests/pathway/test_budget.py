@@ -97,9 +97,11 @@ def test_signals_from_an_assessment_name_the_symptom_and_its_trend() -> None:
     (mscc,) = [s for s in signals(assess(record, D("2026-03-01")).alerts) if "mscc" in s.rule]
     assert mscc.key == "mscc.neurological|limb_weakness:legs"
     assert (mscc.severity, mscc.stable, mscc.level) == (1, True, Level.EMERGENCY)
-    unknown = Record.model_validate(patient(symptom_reports=[_report(1, None)]))
-    (mscc,) = [s for s in signals(assess(unknown, D("2026-03-01")).alerts) if "mscc" in s.rule]
-    assert not mscc.stable  # no trend given is not "unchanged"
+    for trend, stable in ((None, True), ("better", True), ("new", False), ("worse", False)):
+        record = Record.model_validate(patient(symptom_reports=[_report(1, trend)]))
+        alerts = assess(record, D("2026-03-01")).alerts
+        (mscc,) = [s for s in signals(alerts) if "mscc" in s.rule]
+        assert mscc.stable is stable, trend
 
 
 def test_a_lab_signal_is_keyed_by_rule_and_graded() -> None:
@@ -131,3 +133,19 @@ def test_dates_alone_do_not_make_a_pathway_alert_news() -> None:
         return signal_of(next(a for a in alerts if a.rule == "pathway.denosumab_no_calcium"))
 
     assert no_calcium("2026-01-01").key == no_calcium("2026-02-01").key
+
+
+def test_new_values_of_one_finding_are_not_news_but_another_site_is() -> None:
+    from bonemets.core.pathway.models import Alert
+
+    def lesion(text: str) -> Signal:
+        return signal_of(
+            Alert(rule="lesions.sins_surgical_opinion", level=Level.SOON, message=text, sources=[])
+        )
+
+    t10 = lesion("T10 lesion: SINS 13 (unstable): surgical opinion.")
+    assert t10.key == lesion("T10 lesion: SINS 15 (unstable): surgical opinion.").key
+    assert t10.key != lesion("T12 lesion: SINS 13 (unstable): surgical opinion.").key
+    held = "Withhold zoledronic acid: Latest creatinine 0.9 mg/dL on 2026-10-01 is more than 14"
+    later = "Withhold zoledronic acid: Latest creatinine 1.1 mg/dL on 2026-11-01 is more than 14"
+    assert lesion(held).key == lesion(later).key

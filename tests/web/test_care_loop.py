@@ -213,7 +213,7 @@ def test_stable_repeats_fold_and_anything_worse_raises(
     # Acknowledged: the same mild weakness reported as unchanged folds ...
     week = filing.submit_report(db, settings, patient, "pat-a", _weakness("same"))
     assert week.alert_id is None and week.raised.folded == [first.alert_id]
-    # ... but worse, more severe, or with no trend given, raises.
+    # ... but worse, or more severe, raises.
     assert filing.submit_report(db, settings, patient, "pat-a", _weakness("worse")).alert_id
     assert filing.submit_report(db, settings, patient, "pat-a", _weakness("same", 3)).alert_id
     (folded,) = [a for a in alerts(db) if a.id == first.alert_id]

@@ -92,7 +92,7 @@ class Filed:
         return self.raised.alert.id if self.raised.alert is not None else None
 
 
-def _file(
+def file_entries(
     db: Database,
     s: Session,
     settings: Settings,
@@ -235,7 +235,7 @@ def submit_report(
         patient, key_before = authorize_record(db, s, user, patient_id, "write symptom report")
         added: list[tuple[str, BaseModel]] = [("lab", lab) for lab in labs]
         added.append(("symptom_report", report))
-        return _file(
+        return file_entries(
             db, s, settings, user, patient, key_before, added, origin=origin, merge_into=merge_into
         )
 
@@ -322,7 +322,7 @@ def record_entry(
                     f"{', '.join(override['rules'])}: {reason[:500]}",
                     patient_id=patient_id,
                 )
-        filed = _file(
+        filed = file_entries(
             db, s, settings, user, patient, key_before, [(kind, model)],
             origin=origin, override=override,
         )  # fmt: skip

@@ -5,7 +5,8 @@ is folded into it instead of being raised again: an open alert already says it, 
 acknowledged one for a symptom the patient reports as unchanged or better (or that is still open
 from an earlier report) was already dealt with. Anything worse always raises: a new red flag (a
 new rule, or a new symptom or site behind a rule), a higher severity, a higher lab grade, a higher
-level, or a symptom reported as new or worse (or with no trend given: unknown is not "stable").
+level, or a symptom reported as new or worse (a repeat with no trend given, at the same or a lower
+severity, is a repeat: the severity says it is no worse).
 Acknowledged alerts older than the fold window (a setting of the service) no longer absorb
 anything; the caller leaves them out of `priors`.
 """
@@ -20,8 +21,10 @@ from typing import Any
 from bonemets.core.levels import Level
 from bonemets.core.pathway.models import Alert
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-STABLE_TRENDS = ("same", "better")
+# Dates and measured values in a statement: what changes while the fact stays the same. A number
+# that is part of a name (T10, CA 15-3's "15-3" aside) is kept: another vertebra is another fact.
+_VALUES = re.compile(r"\d{4}-\d{2}-\d{2}|(?<![A-Za-z\d])\d+(?:\.\d+)?(?![A-Za-z\d])")
+UNSTABLE_TRENDS = ("new", "worse")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +70,14 @@ class Signal:
 def signal_of(alert: Alert) -> Signal:
     if alert.symptoms:
         about = ",".join(sorted({f"{s.code}:{s.site or ''}" for s in alert.symptoms}))
-        stable = all(s.carried or s.trend in STABLE_TRENDS for s in alert.symptoms)
+        stable = all(s.carried or s.trend not in UNSTABLE_TRENDS for s in alert.symptoms)
     elif alert.grade is not None:
         about, stable = "", True  # a lab: the grade says how bad, not the value or its date
     else:
-        # The statement without its dates ("overdue: last ..., due ..."), so that the passing
-        # of time alone is not news; changed facts are.
-        about, stable = _ISO_DATE.sub("", alert.message), True
+        # The statement without its dates and values ("overdue: last ..., due ...", "creatinine
+        # ... is more than ... days old"), so that the passing of time or a new value of the same
+        # finding is not news; another finding (another rule, check, test or site) is.
+        about, stable = _VALUES.sub("#", alert.message), True
     return Signal(
         key=f"{alert.rule}|{about}",
         rule=alert.rule,
