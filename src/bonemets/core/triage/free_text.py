@@ -72,8 +72,12 @@ _TOKEN = re.compile(
 _APOSTROPHES = str.maketrans("", "", "'’`")
 
 
+_POSSESSIVE = re.compile(r"['’`]s$")
+
+
 def _canonical_word(word: str) -> str:
-    return word.lower().translate(_APOSTROPHES)
+    """Lower case, no apostrophes, and no "'s" ("my back's killing me", "foot's asleep")."""
+    return _POSSESSIVE.sub("", word.lower()).translate(_APOSTROPHES)
 
 
 @dataclass(slots=True)
@@ -162,6 +166,7 @@ class _Pattern:
     anchors: frozenset[str] | None
     has_site: bool
     has_number: bool
+    gaps: int  # how many `~N` it has (regex groups gap0, gap1, ...)
 
 
 def _compile(
@@ -176,6 +181,7 @@ def _compile(
     across punctuation), `!a|b` (the next word is none of these); `?` after an element makes it
     optional."""
     parts: list[str] = []
+    gaps = 0
     anchors: set[str] | None = set()
     anchored = False  # the first required element has been seen
     has_site = has_number = False
@@ -184,7 +190,8 @@ def _compile(
         body = element[:-1] if optional else element
         gap = _GAP.fullmatch(body)
         if gap:
-            parts.append(f"(?:{_WORD_TOKEN}){{0,{gap.group(1)}}}?")
+            parts.append(f"(?P<gap{gaps}>(?:{_WORD_TOKEN}){{0,{gap.group(1)}}}?)")
+            gaps += 1
             if not anchored:
                 anchors = None  # a pattern may not start with a gap, but be safe
                 anchored = True
@@ -216,6 +223,7 @@ def _compile(
         anchors=frozenset(anchors) if anchors is not None else None,
         has_site=has_site,
         has_number=has_number,
+        gaps=gaps,
     )
 
 
@@ -278,6 +286,8 @@ class _Entry:
     ignore: _Patterns
     number_range: tuple[float, float] | None
     subsumed_by: frozenset[str]
+    # A code this entry's finding becomes when its sentence names one of that code's sites.
+    becomes: str | None
     sources: tuple[str, ...]
     evidence: str
 
@@ -437,6 +447,7 @@ def _language(code: str) -> _Language:
                 if number_range
                 else None,
                 subsumed_by=frozenset(raw.get("subsumed_by", [])),
+                becomes=raw.get("becomes_with_site"),
                 sources=tuple(check_source_ids(raw["sources"], f"free_text.{entry_id}")),
                 evidence=raw["evidence"],
             )
@@ -503,6 +514,14 @@ class _Mention:
     first: int
     last: int
     sites: list[str | None]
+    # Tokens a `~N` gap took: a denial there denies the mention ("my jaw doesn't hurt") and
+    # a "can't" there asserts no loss.
+    gaps: set[int] = field(default_factory=set)
+    anchor: int | None = None  # where a denial before it is looked for, when not `first`
+    features: set[str] = field(default_factory=set)  # fixed by its entries
+
+    def __post_init__(self) -> None:
+        self.features |= set(self.entry.features)
 
 
 def find_symptoms(text: str, language: str = DEFAULT_LANGUAGE) -> tuple[FreeTextFinding, ...]:
@@ -539,7 +558,7 @@ def _find(text: str, language: str) -> tuple[FreeTextFinding, ...]:
                     entry=entry.id,
                     code=entry.code,
                     site=site,
-                    features=tuple(sorted(set(entry.features) | features)),
+                    features=tuple(sorted(mention.features | features)),
                     quote=quote,
                     start=start,
                     end=end,
@@ -571,10 +590,48 @@ def _mentions(text: _Text, present: frozenset[str], lang: _Language) -> list[_Me
                 first, last = text.token_range(m.start(), m.end())
                 if any(i in ignored or i in own_ignore for i in range(first, last)):
                     continue
+                gaps: set[int] = set()
+                for g in range(pattern.gaps):
+                    if m.end(f"gap{g}") > m.start(f"gap{g}"):
+                        gaps.update(range(*text.token_range(m.start(f"gap{g}"), m.end(f"gap{g}"))))
                 if pattern.has_site:
                     first, last = _extend_site_list(text, lang, entry.code, first, last)
-                found.append(_Mention(entry, first, last, _sites(text, lang, entry, first, last)))
+                mention = _Mention(entry, first, last, _sites(text, lang, entry, first, last), gaps)
+                found.append(_with_sentence_site(text, lang, mention))
     return _drop_subsumed(found)
+
+
+def _with_sentence_site(text: _Text, lang: _Language, mention: _Mention) -> _Mention:
+    """A mention of an entry with `becomes` (bare "weak") read as that code at a site its
+    sentence names ("my legs are no better, still weak": limb weakness, legs); the words between
+    count as a gap, so "my legs are not weak" stays a denial."""
+    target = mention.entry.becomes
+    if target is None or target not in lang.sites:
+        return mention
+    tokens = text.tokens
+    start = mention.first
+    while start > 0 and tokens[start - 1] != STOP:
+        start -= 1
+    end = mention.last
+    while end < len(tokens) and tokens[end] != STOP:
+        end += 1
+    regex, lookup = lang.sites[target]
+    span = " " + " ".join(tokens[start:end]) + " "
+    found: list[tuple[int, int, str]] = []
+    offset = text.starts[start] - 1
+    for m in regex.finditer(span):
+        first, last = text.token_range(offset + m.start(), offset + m.end() + 1)
+        found.append((first, last, lookup[m.group()]))
+    if not found:
+        return mention
+    first = min(mention.first, *(f for f, _, _ in found))
+    last = max(mention.last, *(la for _, la, _ in found))
+    inside = set(range(first, last)) - set(range(mention.first, mention.last))
+    for f, la, _ in found:
+        inside -= set(range(f, la))
+    entry = replace(mention.entry, code=target, becomes=None)
+    sites: list[str | None] = list(dict.fromkeys(site for _, _, site in found))
+    return _Mention(entry, first, last, sites, mention.gaps | inside, anchor=mention.first)
 
 
 def _covered(spans: list[tuple[int, int, str]]) -> set[int]:
@@ -661,6 +718,8 @@ def _drop_subsumed(mentions: list[_Mention]) -> list[_Mention]:
             same.sites = list(dict.fromkeys(s for s in same.sites + m.sites if s is not None)) or [
                 None
             ]
+            same.features |= m.features
+            same.gaps |= m.gaps
     return merged
 
 
@@ -679,10 +738,14 @@ def _negation(
 ) -> str | None:
     """The cue that denies `mention`, if any."""
     tokens = text.tokens
-    span_words = set(tokens[mention.first : mention.last])
+    for i in range(mention.first, mention.last):  # "my jaw doesn't hurt", "legs are not weak"
+        if i in mention.gaps and i in before:
+            return before[i]
+    span_words = {tokens[i] for i in range(mention.first, mention.last) if i not in mention.gaps}
     if not span_words & lang.deficit:  # "can't walk" asserts a loss: a cue before it is not denial
         words = 0
-        for i in range(mention.first - 1, -1, -1):
+        start = mention.first if mention.anchor is None else mention.anchor
+        for i in range(start - 1, -1, -1):
             token = tokens[i]
             if token == STOP or (token in lang.terminators and i not in before):
                 break
