@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
@@ -89,6 +89,7 @@ class _Text:
     spans: list[tuple[int, int]]  # each token's characters in `raw`
     string: str
     starts: list[int]  # each token's offset in `string`
+    positions: dict[str, list[int]]  # where each token is ("<number>": every number)
 
     def token_range(self, start: int, end: int) -> tuple[int, int]:
         """The tokens [first, last) a match of `string[start:end]` covers."""
@@ -119,11 +120,13 @@ def _tokenise(raw: str, lang: _Language) -> _Text:
         tokens.append(token)
         spans.append(m.span())
     starts: list[int] = []
+    positions: dict[str, list[int]] = {}
     pos = 1
-    for token in tokens:
+    for i, token in enumerate(tokens):
         starts.append(pos)
         pos += len(token) + 1
-    return _Text(raw, tokens, spans, " " + " ".join(tokens) + " ", starts)
+        positions.setdefault("<number>" if token[:1].isdigit() else token, []).append(i)
+    return _Text(raw, tokens, spans, " " + " ".join(tokens) + " ", starts, positions)
 
 
 # --- the pattern language --------------------------------------------------------------------
@@ -162,11 +165,36 @@ def _alternation(phrases: Iterable[str]) -> tuple[str, set[str]]:
 class _Pattern:
     source: str
     regex: re.Pattern[str]
-    # Words one of which must be in the text for the pattern to match (None: no such word).
-    anchors: frozenset[str] | None
+    # For each required element, the words one of which must be in the text for the pattern
+    # to match: a cheap test that skips most patterns for a given text.
+    requires: tuple[frozenset[str], ...]
+    # The words a match can start with (None: any); matches are tried only where they stand.
+    starts: frozenset[str] | None
     has_site: bool
     has_number: bool
     gaps: int  # how many `~N` it has (regex groups gap0, gap1, ...)
+
+    def may_match(self, present: frozenset[str]) -> bool:
+        return all(not words.isdisjoint(present) for words in self.requires)
+
+    def matches(self, text: _Text) -> Iterator[re.Match[str]]:
+        """Matches at each token the pattern can start with (overlapping ones included; a
+        regex scan of the whole text tries every alternative at every character)."""
+        if self.starts is None:
+            yield from self.regex.finditer(text.string)
+            return
+        candidates: set[int] = set()
+        if len(self.starts) <= len(text.positions):
+            for word in self.starts:
+                candidates.update(text.positions.get(word, ()))
+        else:
+            for word, where in text.positions.items():
+                if word in self.starts:
+                    candidates.update(where)
+        for i in sorted(candidates):
+            m = self.regex.match(text.string, text.starts[i])
+            if m is not None:
+                yield m
 
 
 def _compile(
@@ -182,8 +210,9 @@ def _compile(
     optional."""
     parts: list[str] = []
     gaps = 0
-    anchors: set[str] | None = set()
-    anchored = False  # the first required element has been seen
+    requires: list[frozenset[str]] = []
+    starts: set[str] | None = set()
+    started = False  # a required element has been seen: later ones cannot start a match
     has_site = has_number = False
     for element in _elements(source):
         optional = element.endswith("?") and len(element) > 1
@@ -192,9 +221,8 @@ def _compile(
         if gap:
             parts.append(f"(?P<gap{gaps}>(?:{_WORD_TOKEN}){{0,{gap.group(1)}}}?)")
             gaps += 1
-            if not anchored:
-                anchors = None  # a pattern may not start with a gap, but be safe
-                anchored = True
+            if not started:
+                starts, started = None, True
             continue
         if body.startswith("!"):
             regex, _ = _alternation(_expand(body[1:], classes, source))
@@ -212,15 +240,18 @@ def _compile(
         else:
             regex, firsts = _alternation(_expand(body, classes, source))
         parts.append(f"(?:{regex} )?" if optional else f"{regex} ")
-        if not anchored and anchors is not None:
-            anchors |= firsts
-            anchored = not optional
-    if not anchored:
+        if not optional:
+            requires.append(frozenset(firsts))
+        if not started and starts is not None:
+            starts |= firsts
+            started = not optional
+    if not requires:
         raise ValueError(f"free_text.toml: pattern {source!r} has no required element")
     return _Pattern(
         source=source,
         regex=re.compile("(?<= )" + "".join(parts)),
-        anchors=frozenset(anchors) if anchors is not None else None,
+        requires=tuple(requires),
+        starts=frozenset(starts) if starts is not None else None,
         has_site=has_site,
         has_number=has_number,
         gaps=gaps,
@@ -256,20 +287,44 @@ def _expand(body: str, classes: dict[str, list[str]], source: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class _Patterns:
-    """A list of patterns run as one (a class of modifier phrases, cues, ignore lists)."""
+    """A list of patterns run as one regex (modifier phrases, cues, ignore lists): at each
+    position the longest pattern that matches there."""
 
     items: tuple[_Pattern, ...]
+    combined: _Pattern | None
+
+    @classmethod
+    def of(cls, items: tuple[_Pattern, ...]) -> _Patterns:
+        if not items:
+            return cls(items, None)
+        ordered = sorted(items, key=lambda p: -len(p.source))
+        bodies = [_GAP_GROUP.sub("(?:", p.regex.pattern.removeprefix("(?<= )")) for p in ordered]
+        starts: frozenset[str] | None = frozenset()
+        for p in items:
+            starts = None if starts is None or p.starts is None else starts | p.starts
+        combined = _Pattern(
+            source=" | ".join(p.source for p in ordered),
+            regex=re.compile("(?<= )(?:" + "|".join(bodies) + ")"),
+            requires=(),
+            starts=starts,
+            has_site=False,
+            has_number=False,
+            gaps=0,
+        )
+        return cls(items, combined)
 
     def spans(self, text: _Text, present: frozenset[str]) -> list[tuple[int, int, str]]:
-        """Token ranges [first, last) of every match, with the words matched."""
+        """Token ranges [first, last) of the matches, with the words matched."""
+        if self.combined is None:
+            return []
         out = []
-        for pattern in self.items:
-            if pattern.anchors is not None and not pattern.anchors & present:
-                continue
-            for m in pattern.regex.finditer(text.string):
-                first, last = text.token_range(m.start(), m.end())
-                out.append((first, last, m.group().strip()))
+        for m in self.combined.matches(text):
+            first, last = text.token_range(m.start(), m.end())
+            out.append((first, last, m.group().strip()))
         return out
+
+
+_GAP_GROUP = re.compile(r"\(\?P<gap\d+>")
 
 
 # --- a language's table ----------------------------------------------------------------------
@@ -442,7 +497,7 @@ def _language(code: str) -> _Language:
                 features=fixed,
                 severity=raw.get("severity"),
                 patterns=patterns(raw["patterns"], symptom),
-                ignore=_Patterns(patterns(raw.get("ignore", []))),
+                ignore=_Patterns.of(patterns(raw.get("ignore", []))),
                 number_range=(float(number_range[0]), float(number_range[1]))
                 if number_range
                 else None,
@@ -462,15 +517,15 @@ def _language(code: str) -> _Language:
         for feature, phrases in by_feature.items():
             if feature not in catalogue[code_]["features"]:
                 raise KeyError(f"free_text.toml: {feature!r} is not a feature of {code_}")
-            features.setdefault(code_, {})[feature] = _Patterns(patterns(phrases))
-    severity = {int(k): _Patterns(patterns(v)) for k, v in modifiers["severity"].items()}
-    trend = {k: _Patterns(patterns(v)) for k, v in modifiers["trend"].items()}
+            features.setdefault(code_, {})[feature] = _Patterns.of(patterns(phrases))
+    severity = {int(k): _Patterns.of(patterns(v)) for k, v in modifiers["severity"].items()}
+    trend = {k: _Patterns.of(patterns(v)) for k, v in modifiers["trend"].items()}
 
     def words(key: str) -> frozenset[str]:
         return frozenset(w for p in _phrases(negation[key], key) for w in _phrase_words(p))
 
-    cues = {key: _Patterns(patterns(negation[key])) for key in ("before", "after", "pseudo")}
-    ignore = _Patterns(patterns(data.get("ignore", [])))
+    cues = {key: _Patterns.of(patterns(negation[key])) for key in ("before", "after", "pseudo")}
+    ignore = _Patterns.of(patterns(data.get("ignore", [])))
     for key in ("terminators", "clause_starts", "deficit", "after_links"):
         note(negation[key])
     vocabulary.discard("<number>")
@@ -578,16 +633,18 @@ def _mentions(text: _Text, present: frozenset[str], lang: _Language) -> list[_Me
     ignored = _covered(lang.ignore.spans(text, present))
     found: list[_Mention] = []
     for entry in lang.entries:
-        own_ignore = _covered(entry.ignore.spans(text, present)) if entry.ignore.items else set()
+        own_ignore: set[int] | None = None  # worked out on the entry's first match
         for pattern in entry.patterns:
-            if pattern.anchors is not None and not pattern.anchors & present:
+            if not pattern.may_match(present):
                 continue
-            for m in pattern.regex.finditer(text.string):
+            for m in pattern.matches(text):
                 if pattern.has_number and entry.number_range is not None:
                     low, high = entry.number_range
                     if not low <= float(m.group("number")) < high:
                         continue
                 first, last = text.token_range(m.start(), m.end())
+                if own_ignore is None:
+                    own_ignore = _covered(entry.ignore.spans(text, present))
                 if any(i in ignored or i in own_ignore for i in range(first, last)):
                     continue
                 gaps: set[int] = set()
