@@ -30,7 +30,9 @@ def read(text: str) -> tuple[set[str], set[str]]:
     )
 
 
-@pytest.mark.parametrize(("text", "found", "negated"), BANK + HELD_OUT, ids=lambda v: str(v)[:60])
+@pytest.mark.parametrize(
+    ("text", "found", "negated"), BANK + HELD_OUT, ids=[text[:60] for text, _, _ in BANK + HELD_OUT]
+)
 def test_each_phrasing_is_read_as_a_clinician_would(
     text: str, found: set[str], negated: set[str]
 ) -> None:

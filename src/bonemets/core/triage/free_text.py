@@ -39,9 +39,6 @@ from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
 
-from rapidfuzz import process
-from rapidfuzz.distance import Indel, Levenshtein
-
 from bonemets.core.knowledge import check_source_ids, load
 from bonemets.core.triage.context import describe
 from bonemets.core.triage.models import FreeTextFinding, Symptom, symptom_catalogue
@@ -161,10 +158,22 @@ def _alternation(phrases: Iterable[str]) -> tuple[str, set[str]]:
     return f"(?:{regex})", {words[0] for words in as_words}
 
 
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _regex(expression: str) -> re.Pattern[str]:
+    """Compiled on first use: a process pays only for the patterns its texts reach (compiling
+    all of them up front took most of the table's 0.5 s build)."""
+    found = _COMPILED.get(expression)
+    if found is None:
+        found = _COMPILED[expression] = re.compile(expression)
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class _Pattern:
     source: str
-    regex: re.Pattern[str]
+    expression: str  # the regular expression, compiled on first use (`regex`)
     # For each required element, the words one of which must be in the text for the pattern
     # to match: a cheap test that skips most patterns for a given text.
     requires: tuple[frozenset[str], ...]
@@ -173,6 +182,10 @@ class _Pattern:
     has_site: bool
     has_number: bool
     gaps: int  # how many `~N` it has (regex groups gap0, gap1, ...)
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return _regex(self.expression)
 
     def may_match(self, present: frozenset[str]) -> bool:
         return all(not words.isdisjoint(present) for words in self.requires)
@@ -249,7 +262,7 @@ def _compile(
         raise ValueError(f"free_text.toml: pattern {source!r} has no required element")
     return _Pattern(
         source=source,
-        regex=re.compile("(?<= )" + "".join(parts)),
+        expression="(?<= )" + "".join(parts),
         requires=tuple(requires),
         starts=frozenset(starts) if starts is not None else None,
         has_site=has_site,
@@ -298,13 +311,13 @@ class _Patterns:
         if not items:
             return cls(items, None)
         ordered = sorted(items, key=lambda p: -len(p.source))
-        bodies = [_GAP_GROUP.sub("(?:", p.regex.pattern.removeprefix("(?<= )")) for p in ordered]
+        bodies = [_GAP_GROUP.sub("(?:", p.expression.removeprefix("(?<= )")) for p in ordered]
         starts: frozenset[str] | None = frozenset()
         for p in items:
             starts = None if starts is None or p.starts is None else starts | p.starts
         combined = _Pattern(
             source=" | ".join(p.source for p in ordered),
-            regex=re.compile("(?<= )(?:" + "|".join(bodies) + ")"),
+            expression="(?<= )(?:" + "|".join(bodies) + ")",
             requires=(),
             starts=starts,
             has_site=False,
@@ -386,6 +399,9 @@ def _corrected(language: str, word: str) -> str:
     if len(word) < fuzzy["min_length"] or _is_real_word(lang.spelling_dictionary, word, fuzzy):
         return word
     edits = fuzzy["max_edits_long"] if len(word) >= fuzzy["long_from"] else fuzzy["max_edits"]
+    from rapidfuzz import process  # first use only: most texts need no correction
+    from rapidfuzz.distance import Indel, Levenshtein
+
     near = process.extract(
         word, lang.vocabulary_list, scorer=Levenshtein.distance, score_cutoff=edits, limit=None
     )
