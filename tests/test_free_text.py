@@ -279,3 +279,14 @@ def test_with_free_text_every_reason_is_explained_and_findings_are_used(
     quoted = " ".join(b for r in out.reasons for b in r.because)
     for finding in implied:
         assert f'"{finding.quote}"' in quoted
+
+
+def test_the_packaged_real_word_list_is_up_to_date() -> None:
+    """knowledge/free_text_words_en.txt is what tests/free_text_words.py makes from the phrase
+    table and the dictionary now: rerun it after changing the table."""
+    from tests.free_text_words import near_real_words, packaged_path, render
+
+    for language in languages():
+        assert packaged_path(language).read_text("utf-8") == render(near_real_words(language)), (
+            "run: .venv/bin/python -m tests.free_text_words"
+        )

@@ -14,7 +14,8 @@ How a text is read (every word list below lives in the knowledge file, by langua
    A word missing from the table's vocabulary that is long enough and is not a common English
    word is read as the nearest vocabulary word within a few edits (rapidfuzz, Levenshtein):
    "numbess" is "numbness" and "wobbley" is "wobbly", but "sitting" is never "fitting" and
-   "calling" never "falling", because those are real words (pyspellchecker's word list).
+   "calling" never "falling", because those are common English words (a packaged list, drawn
+   from pyspellchecker's word-frequency list by tests/free_text_words.py).
 2. Phrases: each entry's patterns, in a small pattern language compiled to regular expressions
    over the tokens (see the file's header). A `<site>` in a pattern is read through the code's
    site words, and "my hands and feet" gives both sites. Modifier phrases near a finding add
@@ -37,6 +38,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
+from importlib import resources
 from typing import Any
 
 from bonemets.core.knowledge import check_source_ids, load
@@ -367,7 +369,7 @@ class _Language:
     vocabulary: frozenset[str]
     vocabulary_list: tuple[str, ...]
     fuzzy: dict[str, int]
-    spelling_dictionary: str
+    real_words: str  # the packaged file of common words near the vocabulary
     cues_before: _Patterns
     cues_after: _Patterns
     pseudo: _Patterns
@@ -396,7 +398,7 @@ class _Language:
 def _corrected(language: str, word: str) -> str:
     lang = _language(language)
     fuzzy = lang.fuzzy
-    if len(word) < fuzzy["min_length"] or _is_real_word(lang.spelling_dictionary, word, fuzzy):
+    if len(word) < fuzzy["min_length"]:
         return word
     edits = fuzzy["max_edits_long"] if len(word) >= fuzzy["long_from"] else fuzzy["max_edits"]
     from rapidfuzz import process  # first use only: most texts need no correction
@@ -405,7 +407,7 @@ def _corrected(language: str, word: str) -> str:
     near = process.extract(
         word, lang.vocabulary_list, scorer=Levenshtein.distance, score_cutoff=edits, limit=None
     )
-    if not near:
+    if not near or word in _real_words(lang.real_words):
         return word
     # Ties ("wobbley": "wobbly" or "wobbles", one edit each) go to the fewest insertions and
     # deletions: a dropped or doubled letter is the likelier slip.
@@ -414,16 +416,10 @@ def _corrected(language: str, word: str) -> str:
 
 
 @cache
-def _spelling(language: str) -> Any:
-    # Loaded on first use only (0.15 s): most texts never need a correction.
-    from spellchecker import SpellChecker
-
-    return SpellChecker(language=language, distance=1)
-
-
-def _is_real_word(dictionary: str, word: str, fuzzy: dict[str, int]) -> bool:
-    frequency: int = _spelling(dictionary).word_frequency[word]
-    return frequency >= fuzzy["real_word_min_count"]
+def _real_words(name: str) -> frozenset[str]:
+    """The packaged list of common words near the table's vocabulary (a few ms to read)."""
+    text = resources.files("bonemets.knowledge").joinpath(name).read_text("utf-8")
+    return frozenset(text.split())
 
 
 def _phrases(node: Any, where: str) -> list[str]:
@@ -551,7 +547,7 @@ def _language(code: str) -> _Language:
         vocabulary=frozenset(vocabulary),
         vocabulary_list=tuple(sorted(vocabulary)),
         fuzzy=dict(data["fuzzy"]),
-        spelling_dictionary=data["spelling_dictionary"],
+        real_words=data["real_words"],
         cues_before=cues["before"],
         cues_after=cues["after"],
         pseudo=cues["pseudo"],
