@@ -3,6 +3,7 @@ worklist, the alert, and the e-mail the care team's real SMTP server received.
 
 - an emergency check-in, then a benign one: the patient stays on top until a clinician acts;
 - an emergency ticked at step 1 of a check-in, and the patient leaves: filed and alerted anyway;
+- an emergency written only in the free text ("I suddenly can't feel my legs ..."): the same;
 - a lab entered by a clinician that is an emergency: an alert, under "open alerts only";
 - a dose against the kidney hold: the checks shown before saving, recorded only with a reason.
 """
@@ -133,6 +134,33 @@ def test_an_emergency_ticked_at_step_one_is_alerted_even_if_the_patient_leaves(
     row = nurse.locator(f'tr[data-patient="{pid}"]')
     expect(row.locator(".pill").first).to_have_text("Emergency")
     expect(row.locator(".why")).to_contain_text("bowel_control_loss")
+
+
+def test_an_emergency_written_only_in_free_text_is_read_as_one(
+    phone: BrowserContext, desktop: BrowserContext, site: Site
+) -> None:
+    pid = site.loop["iris"]
+    iris = sign_in(phone, "iris")
+    check_in(iris, [])  # nothing ticked
+    iris.get_by_label("Anything else you want the team to know?").fill(
+        "I suddenly cant feel my legs and can't walk, and I wet myself"
+    )
+    iris.get_by_role("button", name="Send to my care team").click()
+    panel = iris.locator(".emergency-screen")
+    expect(panel).to_contain_text("Call the emergency number now")
+    expect(panel).to_contain_text("We have sent an alert to your care team.")
+    iris.get_by_text("Why am I told this?").click()
+    expect(iris.locator("details")).to_contain_text("spinal cord")
+    (mail,) = mail_about(site, pid)
+    assert "EMERGENCY" in str(mail["Subject"])
+    nurse = sign_in(desktop, "acute")
+    _position, level = worklist_row(nurse, pid)
+    assert level == "Emergency"
+    nurse.goto(f"/patients/{pid}")
+    alert = nurse.locator("#alerts article.alert").first
+    expect(alert).to_contain_text("from the free text")
+    expect(alert).to_contain_text("cant feel my legs")
+    expect(nurse.locator("#assessment")).to_contain_text("wet myself")
 
 
 def test_a_lab_entered_by_a_clinician_that_is_an_emergency_opens_an_alert(

@@ -141,3 +141,19 @@ def test_unverified_rules_say_so() -> None:
     gap = next(a for a in result.alerts if a.rule == "pathway.no_bma")
     assert gap.evidence == "V" and not gap.unverified
     assert "asco-2017" in gap.sources
+
+
+def test_a_red_flag_written_rather_than_ticked_stays_open_too() -> None:
+    written = {
+        "date": "2026-02-20",
+        "symptoms": [],
+        "free_text": "I suddenly can't feel my legs and can't walk, and I wet myself",
+    }
+    benign = {"date": "2026-02-25", "symptoms": [], "free_text": "thank you"}
+    result = _assess(symptom_reports=[written, benign])
+    assert result.level == "emergency"
+    sphincter = next(a for a in result.alerts if a.rule == "mscc.sphincter")
+    assert [(s.code, s.carried) for s in sphincter.symptoms] == [("bladder_problem", True)]
+    gone = {"date": "2026-02-27", "symptoms": [{"code": "bladder_problem", "severity": 0}]}
+    after = _assess(symptom_reports=[written, benign, gone])
+    assert not any(a.rule == "mscc.sphincter" for a in after.alerts)

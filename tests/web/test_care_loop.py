@@ -478,3 +478,19 @@ def test_a_team_routes_its_own_alerts_set_from_the_command_line(
     tried = runner.invoke(app, ["notify", "test", "Breast"])
     assert "sent email breast@hospital.test" in tried.output
     db.dispose()
+
+
+def test_an_emergency_written_only_in_free_text_opens_an_alert_not_a_task(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    words = {
+        "symptoms": [],
+        "free_text": "I suddenly can't feel my legs and can't walk, and I wet myself",
+    }
+    done = filing.submit_report(db, settings, user(db, "user-a"), "pat-a", words)
+    assert done.result is not None and done.result.level == "emergency"
+    assert done.alert_id is not None and done.message_task is None
+    (alert,) = [a for a in alerts(db) if a.id == done.alert_id]
+    assert {"mscc.neurological", "mscc.sphincter"} <= set(alert.rules)
+    # The alert quotes the patient's words behind the rule.
+    assert 'from the free text: "can\'t walk"' in alert.headline

@@ -19,6 +19,14 @@ question set in ``tests/education/test_search.py``:
    one of its words ("bone") matches.
 
 When either test fails, ``ask`` returns no results rather than a guess.
+
+Safety net: whether or not an article covers it, a question that names a symptom needing action
+("one leg is fat and hot and sore", "I fell and can't put weight on my hip") carries
+``safety_net``: the question read by the triage phrase finder and run through ``triage`` as free
+text with nothing known of the patient (unknown is the less reassuring case), giving the rule
+table's own level, headline and advice with the rules and sources behind them. A red-flag question
+is never answered only "not covered", and the words are the triage rules' words, not the
+library's.
 """
 
 from __future__ import annotations
@@ -27,12 +35,25 @@ import math
 import re
 import sqlite3
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
+from bonemets.core.triage import triage
+from bonemets.core.triage.free_text import find_symptoms, positive
+from bonemets.core.triage.rules import FREE_TEXT
 from bonemets.education.library import articles, passages
 
-__all__ = ["MIN_COVERAGE", "MIN_SCORE", "Answer", "Index", "Result", "ask", "index"]
+__all__ = [
+    "MIN_COVERAGE",
+    "MIN_SCORE",
+    "Answer",
+    "Index",
+    "Result",
+    "SafetyNet",
+    "ask",
+    "index",
+    "safety_net",
+]
 
 MIN_SCORE = 3.0
 MIN_COVERAGE = 0.75
@@ -140,6 +161,59 @@ class Result:
 
 
 @dataclass(frozen=True)
+class SafetyNet:
+    """What to do now about a symptom the question names, from the triage rules."""
+
+    level: str
+    headline: str
+    advice: list[str]
+    patient_action: str
+    rules: list[str]  # the triage rules that set it, most urgent first
+    sources: list[str]  # their sources, in order
+    words: list[str]  # the question's words that name the symptoms
+    unverified: bool  # a rule rests on an unverified number or a project policy
+    disclaimer: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "level": self.level,
+            "headline": self.headline,
+            "advice": self.advice,
+            "patient_action": self.patient_action,
+            "rules": self.rules,
+            "sources": self.sources,
+            "words": self.words,
+            "unverified": self.unverified,
+            "disclaimer": self.disclaimer,
+        }
+
+
+def safety_net(question: str) -> SafetyNet | None:
+    """The triage advice for the symptoms `question` names, when one of them needs the care team
+    (level `soon` or above); None when it names none."""
+    if not positive(find_symptoms(question)):
+        return None
+    result = triage({"symptoms": [], "free_text": question})
+    reasons = [r for r in result.reasons if r.rule != FREE_TEXT]
+    if not reasons or not result.level.alerts_care_team:
+        return None
+    sources: list[str] = []
+    for reason in reasons:
+        sources += [s for s in reason.sources if s not in sources]
+    return SafetyNet(
+        level=result.level.value,
+        headline=result.headline,
+        advice=result.advice,
+        patient_action=result.patient_action,
+        rules=[r.rule for r in reasons],
+        sources=sources,
+        words=list(dict.fromkeys(f.quote for f in result.free_text_findings if f.use == "implied")),
+        unverified=any(r.unverified for r in reasons if r.level is result.level),
+        disclaimer=result.disclaimer,
+    )
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     covered: bool
@@ -148,6 +222,8 @@ class Answer:
     best_score: float = 0.0
     coverage: float = 0.0
     reason: str = ""
+    # The triage rules' advice when the question names a symptom that needs action.
+    safety_net: SafetyNet | None = None
 
     def to_json(self) -> dict[str, object]:
         """The `bonemets ask --json` shape: question, covered, results (best first)."""
@@ -170,6 +246,7 @@ class Answer:
             "best_score": round(self.best_score, 3),
             "coverage": round(self.coverage, 3),
             "reason": self.reason,
+            "safety_net": self.safety_net.to_json() if self.safety_net else None,
         }
 
 
@@ -286,5 +363,8 @@ def index() -> Index:
 
 
 def ask(question: str, limit: int = 5) -> Answer:
-    """The best passages for a patient's question, or ``covered=False`` with no results."""
-    return index().search(question, limit)
+    """The best passages for a patient's question, or ``covered=False`` with no results; with
+    the triage rules' advice (`safety_net`) when the question names a symptom that needs it."""
+    answer = index().search(question, limit)
+    net = safety_net(question)
+    return replace(answer, safety_net=net) if net is not None else answer

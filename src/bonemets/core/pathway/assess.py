@@ -22,7 +22,7 @@ from bonemets.core.pathway.facts import age_on
 from bonemets.core.pathway.lesions import assess_lesions
 from bonemets.core.pathway.models import Assessment, PathwaySettings, PatientSummary
 from bonemets.core.pathway.monitoring import assess_monitoring
-from bonemets.core.pathway.red_flags import open_red_flags
+from bonemets.core.pathway.red_flags import open_red_flags, report_symptoms
 from bonemets.core.record import Record, SymptomReport
 from bonemets.core.triage import TriageResult, triage
 
@@ -75,7 +75,7 @@ def assess_with_triage(
     alerts = (
         triage_alerts(
             triaged,
-            [*(today[1].symptoms if today else []), *carried],
+            [*(report_symptoms(today[1]) if today else []), *carried],
             today[1].date if today else None,
         )
         + lab_alerts(record, bma)

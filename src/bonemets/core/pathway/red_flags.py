@@ -15,6 +15,7 @@ from collections.abc import Callable
 from bonemets.core.levels import Level
 from bonemets.core.record import Record, SymptomReport
 from bonemets.core.triage import TriageResult
+from bonemets.core.triage.free_text import find_symptoms, imply
 from bonemets.core.triage.models import Symptom
 
 Key = tuple[str, str | None]  # (code, site)
@@ -22,6 +23,15 @@ Key = tuple[str, str | None]  # (code, site)
 
 def _key(symptom: Symptom) -> Key:
     return symptom.code, symptom.site
+
+
+def report_symptoms(report: SymptomReport) -> list[Symptom]:
+    """What a report says is there: the symptoms ticked, and those its free text names (read as
+    triage reads them), so a red flag written rather than ticked is carried like any other."""
+    if not report.free_text or not report.free_text.strip():
+        return list(report.symptoms)
+    implied, _findings = imply(find_symptoms(report.free_text), report.symptoms)
+    return [*report.symptoms, *(item.symptom for item in implied)]
 
 
 def _covers(old: Key, new: Key) -> bool:
@@ -48,9 +58,10 @@ def open_red_flags(
     earlier report as it stood on its day (its reasons say which symptoms they account for).
     """
     order = sorted(range(len(record.symptom_reports)), key=lambda i: record.symptom_reports[i].date)
+    said = {i: report_symptoms(record.symptom_reports[i]) for i in order}
     latest: dict[Key, int] = {}  # each symptom's latest mention, by report index
     for i in order:
-        for symptom in record.symptom_reports[i].symptoms:
+        for symptom in said[i]:
             # A mention speaks for the same site, and a mention with no site given for every
             # site of the symptom (and is spoken for by any later mention of it).
             for key in [k for k in latest if _covers(k, _key(symptom))]:
@@ -60,7 +71,7 @@ def open_red_flags(
     candidates: dict[int, list[Key]] = {}
     for key, i in latest.items():
         report = record.symptom_reports[i]
-        mention = next(s for s in reversed(report.symptoms) if _key(s) == key)
+        mention = next(s for s in reversed(said[i]) if _key(s) == key)
         if i == current or mention.severity == 0 or _resolved_after(record, key, report.date):
             continue
         candidates.setdefault(i, []).append(key)
@@ -75,7 +86,7 @@ def open_red_flags(
             for code in reason.symptoms
         }
         keys = set(candidates[i])
-        for symptom in report.symptoms:
+        for symptom in said[i]:
             if _key(symptom) in keys and symptom.code in flagged:
                 keys.discard(_key(symptom))
                 out.append(symptom.model_copy(update={"reported_on": report.date}))

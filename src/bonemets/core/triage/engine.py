@@ -12,6 +12,7 @@ from bonemets.core.errors import InputError
 from bonemets.core.knowledge import check_source_ids, is_unverified, load
 from bonemets.core.levels import Level
 from bonemets.core.triage.context import build_context, describe
+from bonemets.core.triage.free_text import find_symptoms, imply, quote_free_text, quotes_by_input
 from bonemets.core.triage.models import Reason, TriageInput, TriageResult
 from bonemets.core.triage.rules import CATCH_ALL, FREE_TEXT, LABS, RULES, TRIGGERS, Firing
 
@@ -108,24 +109,29 @@ def triage(data: TriageInput | Mapping[str, Any]) -> TriageResult:
     """Triage one symptom report. Raises InputError (naming the field) on bad input."""
     report = data if isinstance(data, TriageInput) else parse_input(data)
     ctx = build_context(report)
+    # Symptoms the free text names join the reported ones and meet the same rules; each reason
+    # then quotes the words it came from.
+    implied, findings = imply(find_symptoms(report.free_text or ""), report.symptoms)
+    for item in implied:
+        ctx.present.setdefault(item.symptom.code, []).append(item.symptom)
+    quotes = quotes_by_input(implied, findings, report.symptoms) if findings else {}
 
     reasons: list[Reason] = []
     explained: set[str] = set()
     for rule_id in rules_for(frozenset(ctx.present) | ({LABS} if report.labs else frozenset())):
         firing = RULES[rule_id](ctx)
         if firing is not None:
+            if quotes:
+                firing.because = quote_free_text(firing.because, quotes)
             reasons.append(_reason(rule_id, firing))
             explained |= firing.explains
     unexplained = [s for code, group in ctx.present.items() if code not in explained for s in group]
     if unexplained:
+        because = [describe(s) for s in unexplained]
+        if quotes:
+            because = quote_free_text(because, quotes)
         reasons.append(
-            _reason(
-                CATCH_ALL,
-                Firing(
-                    because=[describe(s) for s in unexplained],
-                    explains={s.code for s in unexplained},
-                ),
-            )
+            _reason(CATCH_ALL, Firing(because=because, explains={s.code for s in unexplained}))
         )
     if report.free_text and report.free_text.strip():
         reasons.append(_reason(FREE_TEXT, Firing(because=["free_text given"])))
@@ -144,6 +150,7 @@ def triage(data: TriageInput | Mapping[str, Any]) -> TriageResult:
         care_team_action=_meaning(level, "care_team"),
         lab_findings=ctx.findings,
         caveats=ctx.caveats,
+        free_text_findings=findings,
     )
 
 

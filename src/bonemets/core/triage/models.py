@@ -207,6 +207,29 @@ class LabFinding:
     reported_by_patient: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class FreeTextFinding:
+    """A symptom the patient's free text mentions (core/triage/free_text.py): the words, what they
+    imply in the contract's codes, and how triage used them."""
+
+    entry: str  # the phrase-table entry that matched (knowledge/free_text.toml)
+    code: str
+    site: str | None
+    features: tuple[str, ...]
+    quote: str  # the patient's words, exactly: text[start:end]
+    start: int
+    end: int
+    negated: bool
+    # "implied": run through the rules as a reported symptom; "already_reported": a reported
+    # symptom covers it; "negated": the text denies it; "found": not yet used by triage.
+    use: str
+    negation: str | None = None  # the words that deny it
+    severity: int | None = None  # only when the words say it ("unbearable": 4)
+    trend: str | None = None
+    evidence: str = "P"
+    sources: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class TriageResult:
     level: Level
@@ -221,6 +244,8 @@ class TriageResult:
     lab_findings: list[LabFinding] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
     disclaimer: str = DISCLAIMER
+    # What the free text was read to say, negated mentions included (added to the contract).
+    free_text_findings: list[FreeTextFinding] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON shape (dates as ISO strings, levels as their codes)."""

@@ -61,6 +61,19 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(answer.to_json())
             return
+        net = answer.safety_net
+        if net is not None:  # a symptom that needs action: the triage rules' advice comes first
+            console.print(
+                f"[bold]If this is happening to you now: {net.headline}[/]", highlight=False
+            )
+            for line in net.advice:
+                console.print(f"  - {line}", highlight=False, markup=False)
+            console.print(
+                f"  [dim]From the triage rules {', '.join(net.rules)} (level {net.level}), "
+                f"for: {'; '.join(net.words)}. Sources: {', '.join(net.sources)}.[/]",
+                highlight=False,
+            )
+            console.print(f"  [dim]{net.disclaimer}[/]", highlight=False)
         if not answer.covered:
             console.print(
                 "[bold]The library does not cover this question.[/] Please ask your care team.",
