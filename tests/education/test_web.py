@@ -140,3 +140,15 @@ def test_cli_careplan_and_calendar(
     assert missing.exit_code == 2
     bad = runner.invoke(app, ["careplan", people["a"], "--out", str(out), "--paper", "a3"])
     assert bad.exit_code == 2
+
+
+def test_learn_search_puts_what_to_do_first_for_a_red_flag(client: TestClient) -> None:
+    page = client.get("/learn", params={"q": "I fell and can't put weight on my hip"})
+    assert page.status_code == 200
+    text = page.text
+    assert 'id="safety-net"' in text and "If this is happening to you now" in text
+    answers = text.index('id="answers"')
+    assert answers < text.index('id="safety-net"') < text.index("All articles")
+    assert "call the emergency number" in text.lower()
+    calm = client.get("/learn", params={"q": "can I have a tooth out on zometa"})
+    assert 'id="safety-net"' not in calm.text
