@@ -17,11 +17,11 @@ from rapidfuzz.distance import Levenshtein
 from spellchecker import SpellChecker
 
 from bonemets.core.knowledge import load
-from bonemets.core.triage.free_text import _language
+from bonemets.core.triage.free_text.table import table_for
 
 
 def near_real_words(language: str) -> list[str]:
-    lang = _language(language)
+    lang = table_for(language)
     table = load("free_text")["languages"][language]
     fuzzy = lang.fuzzy
     dictionary = SpellChecker(language=table["spelling_dictionary"], distance=1).word_frequency
