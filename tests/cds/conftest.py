@@ -9,6 +9,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,10 +19,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
+from bonemets.adapters.storage.repository import Database
 from bonemets.faces.cds import router
 from bonemets.faces.cds.models import CdsResponse
 from bonemets.faces.cds.prefetch import KEYS, RESOURCE_TYPES
-from bonemets.faces.cds.service import CdsSettings, cds_settings, today
+from bonemets.faces.cds.service import CdsSettings, cds_settings, clock, today
 
 Json = dict[str, Any]
 AS_OF = dt.date(2026, 11, 23)
@@ -282,25 +285,36 @@ def by_rule(cards: list[Json]) -> dict[str, Json]:
 # --- The service in a small app -------------------------------------------------------------------
 
 
+# JWT checks have their own tests (test_jwt.py); the others call without one.
+OPEN = CdsSettings(jwt_required=False)
+
+
 @dataclass
 class Service:
     app: FastAPI
     client: TestClient
-    settings: CdsSettings = field(default_factory=CdsSettings)
+    db: Database
+    settings: CdsSettings = OPEN
+    now: float = field(default_factory=time.time)
 
     def configure(self, **changes: Any) -> None:
         self.settings = CdsSettings(**{**self.settings.__dict__, **changes})
 
 
 @pytest.fixture
-def service() -> Iterator[Service]:
+def service(tmp_path: Path) -> Iterator[Service]:
+    """The CDS router in a small app with its own database (client JWTs seen, feedback)."""
     app = FastAPI()
     app.include_router(router)
-    svc = Service(app=app, client=TestClient(app, base_url="https://bonemets.test"))
+    db = Database(f"sqlite:///{tmp_path / 'cds.sqlite3'}")
+    app.state.ctx = SimpleNamespace(db=db)
+    svc = Service(app=app, client=TestClient(app, base_url="https://bonemets.test"), db=db)
     app.dependency_overrides[cds_settings] = lambda: svc.settings
     app.dependency_overrides[today] = lambda: AS_OF
+    app.dependency_overrides[clock] = lambda: svc.now
     with svc.client:
         yield svc
+    db.dispose()
 
 
 # --- A tiny FHIR server ---------------------------------------------------------------------------

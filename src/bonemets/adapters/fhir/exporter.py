@@ -7,6 +7,7 @@ verified one is known and always with a bonemets code, which the importer reads 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import uuid
 from typing import Any
@@ -79,8 +80,27 @@ _LABELS = {
 
 
 def resource_id(record_id: str, kind: str, index: int | str = 0) -> str:
-    """A stable FHIR id (a UUID) for entry `index` of `kind` of record `record_id`."""
-    return str(uuid.uuid5(_NAMESPACE, f"{record_id}\x1f{kind}\x1f{index}"))
+    """A stable FHIR id for entry `index` of `kind` of record `record_id`.
+
+    The Patient (and the Bundle) get a UUID; every other resource `<patient id>.<26 characters>`
+    (63 characters, within FHIR's 64): the id names its patient, so a server finds the one
+    patient a read asks for (`patient_of`) without looking at any other.
+    """
+    digest = uuid.uuid5(_NAMESPACE, f"{record_id}\x1f{kind}\x1f{index}")
+    if kind in ("patient", "bundle"):
+        return str(digest)
+    tail = base64.b32encode(digest.bytes).decode().rstrip("=").lower()
+    return f"{patient_fhir_id(record_id)}.{tail}"
+
+
+def patient_fhir_id(record_id: str) -> str:
+    """The id of the record's FHIR Patient."""
+    return resource_id(record_id, "patient")
+
+
+def patient_of(fhir_id: str) -> str:
+    """The FHIR Patient id a resource id of ours names (the id itself for a Patient)."""
+    return fhir_id.partition(".")[0]
 
 
 def _day(d: dt.date) -> str:
