@@ -27,6 +27,23 @@ class Settings:
                             escalated (default 30)
     BONEMETS_SECURE_COOKIES set to 0 only for plain-http local demos (default 1)
     BONEMETS_TEAM_CONTACTS  the team's numbers for the care plan, "Label: number; ..."
+
+    EHR integration (README, "Integrating with an EHR"):
+    BONEMETS_PUBLIC_URL     our base URL as EHRs and browsers reach it (e.g.
+                            https://bonemets.hospital.org); default: each request's own
+    BONEMETS_EHR_MRN_SYSTEM the identifier system of the EHR's MRN, the MRN our patients carry:
+                            an EHR's patient is found by it (SMART launch, card links), and /fhir
+                            Patients carry it
+    BONEMETS_FHIR_OAUTH_ISSUER  the authorization server whose bearer tokens /fhir accepts (iss)
+    BONEMETS_FHIR_OAUTH_JWKS_URL  its JWK Set (tokens signed RS256/RS384/ES256/ES384)
+    BONEMETS_FHIR_OAUTH_AUDIENCE  the aud those tokens carry (default: <public URL>/fhir)
+    BONEMETS_FHIR_OAUTH_AUTHORIZE_URL, BONEMETS_FHIR_OAUTH_TOKEN_URL  its endpoints, published
+                            in /fhir/.well-known/smart-configuration and the CapabilityStatement
+    BONEMETS_SMART_CLIENTS  our app's registrations with EHRs, JSON (or @file.json): EHR FHIR
+                            base URL (iss) -> {"client_id", "client_secret" (confidential clients
+                            only), "scope"}
+    BONEMETS_SMART_STANDALONE_ISS  the EHR a standalone launch (/smart/launch without iss) uses
+    CDS Hooks settings (BONEMETS_CDS_*) are read by the CDS service: faces/cds/service.py.
     """
 
     database_url: str = ""
@@ -40,6 +57,15 @@ class Settings:
     fixed_today: dt.date | None = None  # tests and recorded demos pin "today"
     # The care team's contact numbers for the printed care plan ("Label: number; ...").
     team_contacts: str = ""
+    public_url: str | None = None
+    ehr_mrn_system: str | None = None
+    fhir_oauth_issuer: str | None = None
+    fhir_oauth_jwks_url: str | None = None
+    fhir_oauth_audience: str | None = None
+    fhir_oauth_authorize_url: str | None = None
+    fhir_oauth_token_url: str | None = None
+    smart_clients: str = ""
+    smart_standalone_iss: str | None = None
 
     def today(self) -> dt.date:
         return self.fixed_today or dt.date.today()
@@ -60,7 +86,21 @@ class Settings:
             "escalate_minutes": float(env.get("BONEMETS_ESCALATE_MINUTES", "30")),
             "secure_cookies": env.get("BONEMETS_SECURE_COOKIES", "1") != "0",
             "team_contacts": env.get("BONEMETS_TEAM_CONTACTS", ""),
+            "smart_clients": env.get("BONEMETS_SMART_CLIENTS", ""),
         }
+        for name in (
+            "public_url",
+            "ehr_mrn_system",
+            "fhir_oauth_issuer",
+            "fhir_oauth_jwks_url",
+            "fhir_oauth_audience",
+            "fhir_oauth_authorize_url",
+            "fhir_oauth_token_url",
+            "smart_standalone_iss",
+        ):
+            value = env.get(f"BONEMETS_{name.upper()}", "").strip()
+            if value:
+                values[name] = value
         if env.get("BONEMETS_SECRET_KEY"):
             values["secret_key"] = env["BONEMETS_SECRET_KEY"]
         values.update(overrides)

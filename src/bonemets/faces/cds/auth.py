@@ -16,26 +16,26 @@ A token is accepted only when all of these hold:
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from bonemets.adapters.jwks import JwksCache, JwksError
+
 ALGORITHMS = ("RS384", "ES384")
-JWKS_TTL_S = 300.0  # a fetched JWKS is used this long, then fetched again
-JWKS_MAX_BYTES = 256 * 1024
 
 
 class Unauthorized(Exception):
     """The call carries no acceptable client JWT (answered 401, saying why)."""
+
+
+__all__ = ["JwksCache", "TrustedClient", "Unauthorized", "Verified", "verify"]
 
 
 @dataclass(frozen=True)
@@ -91,45 +91,6 @@ class Verified:
     jti: str
     keep_until: dt.datetime  # the token is refused for its age after this
     tenant: str | None
-
-
-@dataclass
-class JwksCache:
-    """JWK Sets fetched by URL, per process, each for JWKS_TTL_S (and fetched again, at most once
-    a minute, when a token names a key id the cached set lacks: key rotation)."""
-
-    timeout_s: float = 5.0
-    sets: dict[str, tuple[float, KeySet]] = field(default_factory=dict)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    async def get(self, url: str, kid: str | None) -> KeySet:
-        now = time.monotonic()
-        cached = self.sets.get(url)
-        if cached is not None:
-            fetched_at, keys = cached
-            fresh = now - fetched_at < JWKS_TTL_S
-            has_kid = kid is None or any(k.kid == kid for k in keys.keys)
-            if fresh and (has_kid or now - fetched_at < 60):
-                return keys
-        async with self.lock:
-            keys = await _fetch_jwks(url, self.timeout_s)
-            self.sets[url] = (time.monotonic(), keys)
-            return keys
-
-
-async def _fetch_jwks(url: str, timeout_s: float) -> KeySet:
-    # No redirects: a JWKS is trusted for its configured URL only.
-    async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client:
-        try:
-            response = await client.get(url, headers={"Accept": "application/json"})
-        except httpx.HTTPError as exc:
-            raise Unauthorized(f"the JWK Set at {url} could not be fetched ({exc})") from None
-    if response.status_code != 200 or len(response.content) > JWKS_MAX_BYTES:
-        raise Unauthorized(f"the JWK Set at {url} could not be fetched ({response.status_code})")
-    try:
-        return KeySet.import_key_set(orjson.loads(response.content))
-    except (ValueError, JoseError) as exc:
-        raise Unauthorized(f"the JWK Set at {url} is not a JWK Set ({exc})") from None
 
 
 def bearer(authorization: str | None) -> str:
@@ -214,17 +175,17 @@ async def verify(
 
 
 async def _keys(client: TrustedClient, jku: Any, kid: str, cache: JwksCache) -> KeySet:
-    if isinstance(jku, str) and jku in client.jku:
-        return await cache.get(jku, kid)
-    if client.jwks is not None:
-        return KeySet.import_key_set(dict(client.jwks))  # type: ignore[arg-type]
-    if client.jwks_url is not None:
-        return await cache.get(client.jwks_url, kid)
+    try:
+        if isinstance(jku, str) and jku in client.jku:
+            return await cache.get(jku, kid)
+        if client.jwks is not None:
+            return KeySet.import_key_set(dict(client.jwks))  # type: ignore[arg-type]
+        if client.jwks_url is not None:
+            return await cache.get(client.jwks_url, kid)
+    except JwksError as exc:
+        raise Unauthorized(str(exc)) from None
     raise Unauthorized(
         "the JWT's jku is not on this client's list, and no JWK Set is configured for it"
         if jku
         else "the JWT names no jku, and no JWK Set is configured for its issuer"
     )
-
-
-Clock = Callable[[], float]
