@@ -552,3 +552,18 @@ def test_an_unlinked_identity_cannot_be_a_patient_account(
         ehr.link_identity(db, "user-a", ISSUER, "Patient/1")
     with pytest.raises(accounts.AccountError, match="no user"):
         ehr.link_identity(db, "nobody", ISSUER, "Practitioner/1")
+
+
+def test_card_links_open_our_patient_by_the_ehr_identifier(client: TestClient) -> None:
+    link = f"/ehr/patient?identifier={urllib.parse.quote(f'{MRN}|PAT-A', safe='')}"
+    first = client.get(link, follow_redirects=False)
+    assert first.status_code == 303  # sign in first, then back to this very link
+    assert first.headers["location"] == f"/login?next={urllib.parse.quote(link)}"
+    login(client, "nurse-a")
+    found = client.get(link, follow_redirects=False)
+    assert (found.status_code, found.headers["location"]) == (303, "/patients/pat-a")
+    other_system = client.get("/ehr/patient?identifier=http://other.example/mrn%7CPAT-A")
+    assert other_system.status_code == 404
+    # Another team's patient: the same 404 as no patient, its id never shown.
+    hidden = client.get(f"/ehr/patient?identifier={urllib.parse.quote(f'{MRN}|PAT-B', safe='')}")
+    assert hidden.status_code == 404 and "pat-b" not in hidden.text + hidden.url.path

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -702,6 +702,3 @@ def outcome(severity: str, code: str, text: str) -> Json:
         "resourceType": "OperationOutcome",
         "issue": [{"severity": severity, "code": code, "diagnostics": text}],
     }
-
-
-Find = Callable[[Database, Access, str, str], Json | None]

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -37,12 +38,6 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     pass
-
-
-def _fhir_patient_id(ctx: Any) -> str:
-    from bonemets.adapters.fhir.exporter import patient_fhir_id
-
-    return patient_fhir_id(str(ctx.get_current_parameters()["id"]))
 
 
 class Team(Base):
@@ -71,13 +66,20 @@ class Patient(Base):
     display_name: Mapped[str] = mapped_column(String(120))
     mrn: Mapped[str | None] = mapped_column(String(64), unique=True)
     # The id of the patient's FHIR Patient resource (exports, /fhir): derived from `id` when the
-    # row is written, so a FHIR read or search finds its patient with one indexed query.
-    fhir_id: Mapped[str | None] = mapped_column(
-        String(64), unique=True, default=lambda ctx: _fhir_patient_id(ctx)
-    )
+    # row is added (`_set_fhir_id`), so a FHIR read or search finds its patient with one indexed
+    # query. (Migration 0005 filled it for the rows stored before.)
+    fhir_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     profile: Mapped[dict[str, Any]] = mapped_column(Json)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+@event.listens_for(Patient, "before_insert")
+def _set_fhir_id(_mapper: Any, _connection: Any, patient: Patient) -> None:
+    if patient.fhir_id is None:
+        from bonemets.adapters.fhir.exporter import patient_fhir_id
+
+        patient.fhir_id = patient_fhir_id(patient.id)
 
 
 class Entry(Base):

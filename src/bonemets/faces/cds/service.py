@@ -80,7 +80,6 @@ from bonemets.faces.cds.fetch import FetchError, FhirFetcher, server_allowed
 from bonemets.faces.cds.models import (
     CdsRequest,
     CdsResponse,
-    Coding,
     Discovery,
     OrderSignContext,
     PatientViewContext,
@@ -858,6 +857,3 @@ async def feedback(
     return Response(
         orjson.dumps({"stored": len(items), "known_cards": len(known)}), media_type=JSON
     )
-
-
-__all__ = ["Coding", "router"]

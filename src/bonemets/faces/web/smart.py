@@ -343,7 +343,7 @@ def ehr_patient(
 ) -> Response:
     """Our patient page for an EHR identifier (`system|value`), for card links: sign in first
     (and come back here), then the patient page when the identifier names one patient; the
-    patient page itself checks that the user may see it."""
+    patient is one the user may see."""
     if who is None:
         here = f"{request.url.path}?{request.url.query}"
         return RedirectResponse(f"/login?next={urllib.parse.quote(here)}", status_code=303)
@@ -351,6 +351,13 @@ def ehr_patient(
     pid = ehr.patient_by_identifier(
         ctx.db, [{"system": system, "value": value}], ctx.settings.ehr_mrn_system
     )
-    if pid is None:
-        return _page(404, "Patient not found", "No bonemets patient has this identifier.")
+    if pid is None or not _may_see(ctx, who.user, pid):
+        # The same answer whether the patient exists or is not the user's: no id is revealed.
+        return _page(404, "Patient not found", "No bonemets patient of yours has this identifier.")
     return RedirectResponse(f"/patients/{urllib.parse.quote(pid)}", status_code=303)
+
+
+def _may_see(ctx: Context, user: t.User, patient_id: str) -> bool:
+    with ctx.db.transaction() as s:
+        patient = s.get(t.Patient, patient_id)
+        return patient is not None and care.may_access(user, patient)

@@ -35,8 +35,10 @@ def patient_fhir_id(patient_id: str) -> str:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("patients", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("fhir_id", sa.String(length=64), nullable=True))
+    # A plain ADD COLUMN and a unique index, never a batch copy of `patients`: on SQLite a batch
+    # operation drops and recreates the table, and with foreign keys on, dropping it would
+    # cascade-delete every patient's entries, alerts and statuses.
+    op.add_column("patients", sa.Column("fhir_id", sa.String(length=64), nullable=True))
     bind = op.get_bind()
     patients = sa.table("patients", sa.column("id", sa.String), sa.column("fhir_id", sa.String))
     ids = [row[0] for row in bind.execute(sa.select(patients.c.id))]
@@ -44,8 +46,7 @@ def upgrade() -> None:
         bind.execute(
             patients.update().where(patients.c.id == pid).values(fhir_id=patient_fhir_id(pid))
         )
-    with op.batch_alter_table("patients", schema=None) as batch_op:
-        batch_op.create_unique_constraint("uq_patients_fhir_id", ["fhir_id"])
+    op.create_index("ix_patients_fhir_id", "patients", ["fhir_id"], unique=True)
 
     op.create_table(
         "cds_jwt_seen",
@@ -118,6 +119,5 @@ def downgrade() -> None:
     op.drop_table("cds_cards")
     op.drop_index("ix_cds_jwt_seen_expires_at", table_name="cds_jwt_seen")
     op.drop_table("cds_jwt_seen")
-    with op.batch_alter_table("patients", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_patients_fhir_id", type_="unique")
-        batch_op.drop_column("fhir_id")
+    op.drop_index("ix_patients_fhir_id", table_name="patients")
+    op.drop_column("patients", "fhir_id")  # SQLite 3.35+ drops a column in place
