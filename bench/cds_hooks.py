@@ -253,7 +253,7 @@ def serve(port: int, workers: int, socket_kind: str) -> None:
 def start_server(port: int, workers: int, socket_kind: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     env.pop("BONEMETS_CDS_FHIR_SERVERS", None)  # prefetch only: the service calls no server
-    env.pop("BONEMETS_CDS_JWT_REQUIRED", None)
+    env["BONEMETS_CDS_JWT_REQUIRED"] = "0"  # the bench measures the cards, not the JWT
     env.pop("BONEMETS_CDS_PUBLIC_URL", None)
     command = [sys.executable, "-m", "bench.cds_hooks", "--serve", str(port)]
     command += ["--workers", str(workers), "--socket", socket_kind]

@@ -28,7 +28,9 @@ class Settings:
     BONEMETS_SECURE_COOKIES set to 0 only for plain-http local demos (default 1)
     BONEMETS_TEAM_CONTACTS  the team's numbers ("Label: number; ..."): the care plan, and
                             tap-to-call links on the patient's emergency screen
-    BONEMETS_PUBLIC_URL     the app's address as people reach it (links in notifications)
+    BONEMETS_PUBLIC_URL     our base URL as people, EHRs and browsers reach it (e.g.
+                            https://bonemets.hospital.org): links in notifications, SMART and
+                            FHIR; default: each request's own (notifications: a relative link)
 
     Notifications (see README, "Alerts and notifications"): alerts at or above
     BONEMETS_NOTIFY_LEVEL (default urgent) go to every configured channel.
@@ -43,6 +45,21 @@ class Settings:
     BONEMETS_ALERT_FOLD_DAYS  an acknowledged alert absorbs stable repeats this long (90)
     BONEMETS_CHECK_IN_DAYS  a patient with a portal login and no check-in for this many days
                             gets a "missed check-in" task (7)
+
+    EHR integration (README, "Integrating with an EHR"):
+    BONEMETS_EHR_MRN_SYSTEM the identifier system of the EHR's MRN, the MRN our patients carry:
+                            an EHR's patient is found by it (SMART launch, card links), and /fhir
+                            Patients carry it
+    BONEMETS_FHIR_OAUTH_ISSUER  the authorization server whose bearer tokens /fhir accepts (iss)
+    BONEMETS_FHIR_OAUTH_JWKS_URL  its JWK Set (tokens signed RS256/RS384/ES256/ES384)
+    BONEMETS_FHIR_OAUTH_AUDIENCE  the aud those tokens carry (default: <public URL>/fhir)
+    BONEMETS_FHIR_OAUTH_AUTHORIZE_URL, BONEMETS_FHIR_OAUTH_TOKEN_URL  its endpoints, published
+                            in /fhir/.well-known/smart-configuration and the CapabilityStatement
+    BONEMETS_SMART_CLIENTS  our app's registrations with EHRs, JSON (or @file.json): EHR FHIR
+                            base URL (iss) -> {"client_id", "client_secret" (confidential clients
+                            only), "scope"}
+    BONEMETS_SMART_STANDALONE_ISS  the EHR a standalone launch (/smart/launch without iss) uses
+    CDS Hooks settings (BONEMETS_CDS_*) are read by the CDS service: faces/cds/service.py.
     """
 
     database_url: str = ""
@@ -56,7 +73,7 @@ class Settings:
     fixed_today: dt.date | None = None  # tests and recorded demos pin "today"
     # The care team's contact numbers for the printed care plan ("Label: number; ...").
     team_contacts: str = ""
-    public_url: str = ""
+    public_url: str | None = None
     notify_level: str = "urgent"
     smtp_url: str = ""
     mail_from: str = "bonemets@localhost"
@@ -67,6 +84,14 @@ class Settings:
     alert_fold_days: float = 90.0
     check_in_days: float = 7.0
     notify_interval_seconds: float = 60.0  # how often the app's courier sweeps
+    ehr_mrn_system: str | None = None
+    fhir_oauth_issuer: str | None = None
+    fhir_oauth_jwks_url: str | None = None
+    fhir_oauth_audience: str | None = None
+    fhir_oauth_authorize_url: str | None = None
+    fhir_oauth_token_url: str | None = None
+    smart_clients: str = ""
+    smart_standalone_iss: str | None = None
 
     def today(self) -> dt.date:
         return self.fixed_today or dt.date.today()
@@ -94,7 +119,6 @@ class Settings:
             "escalate_minutes": float(env.get("BONEMETS_ESCALATE_MINUTES", "30")),
             "secure_cookies": env.get("BONEMETS_SECURE_COOKIES", "1") != "0",
             "team_contacts": env.get("BONEMETS_TEAM_CONTACTS", ""),
-            "public_url": env.get("BONEMETS_PUBLIC_URL", ""),
             "notify_level": env.get("BONEMETS_NOTIFY_LEVEL", "urgent"),
             "smtp_url": env.get("BONEMETS_SMTP_URL", ""),
             "mail_from": env.get("BONEMETS_MAIL_FROM", "bonemets@localhost"),
@@ -104,7 +128,21 @@ class Settings:
             "webhook_secret": env.get("BONEMETS_ALERT_WEBHOOK_SECRET", ""),
             "alert_fold_days": float(env.get("BONEMETS_ALERT_FOLD_DAYS", "90")),
             "check_in_days": float(env.get("BONEMETS_CHECK_IN_DAYS", "7")),
+            "smart_clients": env.get("BONEMETS_SMART_CLIENTS", ""),
         }
+        for name in (
+            "public_url",
+            "ehr_mrn_system",
+            "fhir_oauth_issuer",
+            "fhir_oauth_jwks_url",
+            "fhir_oauth_audience",
+            "fhir_oauth_authorize_url",
+            "fhir_oauth_token_url",
+            "smart_standalone_iss",
+        ):
+            value = env.get(f"BONEMETS_{name.upper()}", "").strip()
+            if value:
+                values[name] = value
         if env.get("BONEMETS_SECRET_KEY"):
             values["secret_key"] = env["BONEMETS_SECRET_KEY"]
         values.update(overrides)

@@ -7,8 +7,11 @@ import datetime as dt
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -16,11 +19,14 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
+from joserfc import jwt
+from joserfc.jwk import ECKey, RSAKey
 
+from bonemets.adapters.storage.repository import Database
 from bonemets.faces.cds import router
 from bonemets.faces.cds.models import CdsResponse
 from bonemets.faces.cds.prefetch import KEYS, RESOURCE_TYPES
-from bonemets.faces.cds.service import CdsSettings, cds_settings, today
+from bonemets.faces.cds.service import CdsSettings, cds_settings, clock, today
 
 Json = dict[str, Any]
 AS_OF = dt.date(2026, 11, 23)
@@ -282,25 +288,36 @@ def by_rule(cards: list[Json]) -> dict[str, Json]:
 # --- The service in a small app -------------------------------------------------------------------
 
 
+# JWT checks have their own tests (test_jwt.py); the others call without one.
+OPEN = CdsSettings(jwt_required=False)
+
+
 @dataclass
 class Service:
     app: FastAPI
     client: TestClient
-    settings: CdsSettings = field(default_factory=CdsSettings)
+    db: Database
+    settings: CdsSettings = OPEN
+    now: float = field(default_factory=time.time)
 
     def configure(self, **changes: Any) -> None:
         self.settings = CdsSettings(**{**self.settings.__dict__, **changes})
 
 
 @pytest.fixture
-def service() -> Iterator[Service]:
+def service(tmp_path: Path) -> Iterator[Service]:
+    """The CDS router in a small app with its own database (client JWTs seen, feedback)."""
     app = FastAPI()
     app.include_router(router)
-    svc = Service(app=app, client=TestClient(app, base_url="https://bonemets.test"))
+    db = Database(f"sqlite:///{tmp_path / 'cds.sqlite3'}")
+    app.state.ctx = SimpleNamespace(db=db)
+    svc = Service(app=app, client=TestClient(app, base_url="https://bonemets.test"), db=db)
     app.dependency_overrides[cds_settings] = lambda: svc.settings
     app.dependency_overrides[today] = lambda: AS_OF
+    app.dependency_overrides[clock] = lambda: svc.now
     with svc.client:
         yield svc
+    db.dispose()
 
 
 # --- A tiny FHIR server ---------------------------------------------------------------------------
@@ -382,26 +399,89 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def fhir_server() -> Iterator[Callable[[list[Json]], FhirServer]]:
+def serve() -> Iterator[Callable[[FastAPI], str]]:
+    """Starts an ASGI app under uvicorn on a free loopback port; returns its base URL."""
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(resources: list[Json]) -> FhirServer:
+    def start(app: FastAPI) -> str:
         port = free_port()
-        server = FhirServer(url=f"http://127.0.0.1:{port}/fhir", resources=resources)
         config = uvicorn.Config(
-            fhir_app(server), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
         )
         uv = uvicorn.Server(config)
         thread = threading.Thread(target=uv.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 10
         while not uv.started:
-            assert time.monotonic() < deadline, "the test FHIR server did not start"
+            assert time.monotonic() < deadline, "the test server did not start"
             time.sleep(0.01)
         servers.append((uv, thread))
-        return server
+        return f"http://127.0.0.1:{port}"
 
     yield start
     for uv, thread in servers:
         uv.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def fhir_server(
+    serve: Callable[[FastAPI], str],
+) -> Callable[[list[Json]], FhirServer]:
+    def start(resources: list[Json]) -> FhirServer:
+        server = FhirServer(url="", resources=resources)
+        app = fhir_app(server)
+        server.url = f"{serve(app)}/fhir"
+        return server
+
+    return start
+
+
+# --- CDS clients that sign their calls (real keys, real JWTs) -------------------------------------
+
+
+@dataclass
+class CdsClient:
+    """An EHR calling us: its issuer, its signing keys and the JWK Set it publishes."""
+
+    issuer: str
+    rsa: RSAKey = field(
+        default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "rsa-1"})
+    )
+    ec: ECKey = field(
+        default_factory=lambda: ECKey.generate_key("P-384", parameters={"kid": "ec-1"})
+    )
+    jwks_requests: list[str] = field(default_factory=list)
+
+    def jwks(self) -> Json:
+        return {"keys": [k.as_dict(private=False) for k in (self.rsa, self.ec)]}
+
+    def claims(self, aud: str, now: float, **changes: Any) -> Json:
+        claims: Json = {
+            "iss": self.issuer,
+            "aud": aud,
+            "iat": int(now),
+            "exp": int(now) + 120,
+            "jti": str(uuid.uuid4()),
+            "tenant": "2ddd6c3a-8e9a-44c6-a305-52111ad302a2",
+        }
+        claims.update(changes)
+        return {k: v for k, v in claims.items() if v is not None}
+
+    def token(
+        self, aud: str, now: float, alg: str = "RS384", header: Json | None = None, **claims: Any
+    ) -> str:
+        key = self.rsa if alg.startswith(("RS", "PS")) else self.ec
+        head = {"alg": alg, "typ": "JWT", "kid": key.kid, **(header or {})}
+        return jwt.encode(head, self.claims(aud, now, **claims), key, algorithms=[alg])
+
+    def app(self) -> FastAPI:
+        """Serves the JWK Set at /jwks.json (every request counted)."""
+        app = FastAPI()
+
+        @app.get("/jwks.json")
+        def jwks(request: Request) -> JSONResponse:
+            self.jwks_requests.append(request.url.path)
+            return JSONResponse(self.jwks())
+
+        return app

@@ -169,15 +169,16 @@ def test_order_sign_context_is_checked(service: Service) -> None:
     assert _problem(service.client.post(OS, json=body), 422)["field"] == "context.userId"
 
 
-def test_jwt_required_refuses_every_call_as_not_implemented(service: Service) -> None:
+def test_jwt_required_without_a_token_refuses_every_call(service: Service) -> None:
     service.configure(jwt_required=True)
     for response in (
         service.client.get("/cds-services"),
         service.client.post(PV, json=patient_view_request(prefetch_of(hypercalcaemia_overdue()))),
         service.client.post(OS, json=order_sign_request([draft_order("denosumab", 120, "sc")])),
     ):
-        assert response.status_code == 501
-        assert "not implemented" in response.json()["detail"]
+        assert response.status_code == 401
+        assert "Bearer" in response.json()["detail"]
+        assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 def test_no_session_cookie_is_needed_and_none_is_set(service: Service) -> None:

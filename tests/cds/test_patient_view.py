@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 
 from bonemets.faces.cds.models import CdsResponse
-from bonemets.faces.cds.prefetch import CORE_KEYS, KEYS
-from bonemets.faces.cds.service import cds_settings, today
+from bonemets.faces.cds.prefetch import CORE_KEYS, KEYS, RESOURCE_TYPES
+from bonemets.faces.cds.service import cds_db, cds_settings, clock, today
 from tests.cds.conftest import (
     AUTHORIZATION,
     PID,
@@ -28,6 +28,15 @@ from tests.cds.conftest import (
 )
 
 URL = "/cds-services/bonemets-patient-view"
+MRN = "urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14"  # an EHR's MRN system (Epic-style OID)
+FAILED_QUERY = {
+    "resourceType": "OperationOutcome",
+    "issue": [{"severity": "error", "code": "timeout", "diagnostics": "query timed out"}],
+}
+
+
+def with_mrn(resource: dict[str, Any], mrn: str) -> dict[str, Any]:
+    return {**resource, "identifier": [{"system": MRN, "value": mrn}]}
 
 
 def _essence(cards: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
@@ -61,11 +70,13 @@ def test_full_prefetch_gives_the_alerts_as_cards(service: Service) -> None:
     assert not any(c["source"]["topic"]["code"].startswith("cds.") for c in cards)  # data whole
 
     for c in cards:
+        # A SMART app launch into our app: the EHR adds iss and launch, and our app finds the
+        # patient by the EHR patient's identifier (never /patients/<EHR id>).
         assert c["links"] == [
             {
-                "label": "Open the patient in bonemets",
-                "url": f"https://bonemets.test/patients/{PID}",
-                "type": "absolute",
+                "label": "Open the patient in bonemets (SMART app)",
+                "url": "https://bonemets.test/smart/launch",
+                "type": "smart",
             }
         ]
         assert c["source"]["topic"]["system"].endswith("/cds-rule")
@@ -88,7 +99,7 @@ def test_public_url_setting_overrides_the_request_base(service: Service) -> None
     cards = cards_of(
         service.client.post(URL, json=patient_view_request(prefetch_of(hypercalcaemia_overdue())))
     )
-    assert cards[0]["links"][0]["url"] == f"https://care.example.org/bonemets/patients/{PID}"
+    assert cards[0]["links"][0]["url"] == "https://care.example.org/bonemets/smart/launch"
 
 
 def test_without_prefetch_the_data_is_fetched_from_the_fhir_server(
@@ -137,54 +148,137 @@ def test_partial_prefetch_fetches_only_what_is_missing(
     assert "/fhir/MedicationAdministration" in paths
 
 
-def test_a_paged_prefetch_is_fetched_in_full(
+def _paged(server: FhirServer, prefetch: dict[str, Any]) -> dict[str, Any]:
+    """The administrations prefetch cut to its first page, with a next link as a server pages."""
+    bundle = prefetch["administrations"]
+    bundle["entry"] = bundle["entry"][:1]
+    bundle["link"] = [
+        {
+            "relation": "next",
+            "url": f"{server.url}/MedicationAdministration?patient={PID}&_offset=1",
+        }
+    ]
+    return prefetch
+
+
+def test_a_paged_prefetch_is_followed_through_the_fhir_server(
     service: Service, fhir_server: Callable[[list[dict[str, Any]]], FhirServer]
 ) -> None:
     resources = hypercalcaemia_overdue()
+    expected = _essence(
+        cards_of(service.client.post(URL, json=patient_view_request(prefetch_of(resources))))
+    )
     server = fhir_server(resources)
-    service.configure(fhir_servers=("*",))
-    prefetch = prefetch_of(resources)
-    prefetch["administrations"]["link"] = [
-        {"relation": "next", "url": f"{server.url}/MedicationAdministration?page=2"}
-    ]
-    prefetch["administrations"]["entry"] = prefetch["administrations"]["entry"][:1]
+    service.configure(fhir_servers=(server.url,))
     body = patient_view_request(
-        prefetch,
+        _paged(server, prefetch_of(resources)),
         fhirServer=server.url,
         fhirAuthorization=AUTHORIZATION,
     )
     cards = cards_of(service.client.post(URL, json=body))
-    assert "MedicationAdministration ×5 (fetched from the FHIR server)" in cards[0]["detail"]
+    assert _essence(cards) == expected  # the same cards as with every dose in the prefetch
+    assert "MedicationAdministration ×5 (prefetch)" in cards[0]["detail"]
+    # Only the pages after the first were read, each with the token.
+    assert [(p, q) for p, q, _ in server.requests] == [
+        ("/fhir/MedicationAdministration", f"patient={PID}&_offset=1"),
+        ("/fhir/MedicationAdministration", f"patient={PID}&_offset=4"),
+    ]
 
 
-def test_unreachable_fhir_server_is_said_on_a_card(service: Service) -> None:
+def test_a_paged_prefetch_that_cannot_be_followed_is_412_not_a_partial_record(
+    service: Service, fhir_server: Callable[[list[dict[str, Any]]], FhirServer]
+) -> None:
+    resources = hypercalcaemia_overdue()
+    server = fhir_server(resources)
+    # Read as complete, the first page's one dose would make the next dose look overdue.
+    response = service.client.post(
+        URL, json=patient_view_request(_paged(server, prefetch_of(resources)))
+    )
+    assert response.status_code == 412
+    missing = response.json()["detail"]["missing"]
+    assert "paged" in missing["MedicationAdministration"]
+    assert server.requests == []
+
+
+def test_a_next_link_off_the_request_server_is_not_followed(
+    service: Service, fhir_server: Callable[[list[dict[str, Any]]], FhirServer]
+) -> None:
+    resources = hypercalcaemia_overdue()
+    server = fhir_server(resources)
+    elsewhere = fhir_server(resources)
+    service.configure(fhir_servers=(server.url, elsewhere.url))
+    prefetch = _paged(elsewhere, prefetch_of(resources))  # next page on another allowed server
+    body = patient_view_request(prefetch, fhirServer=server.url, fhirAuthorization=AUTHORIZATION)
+    response = service.client.post(URL, json=body)
+    assert response.status_code == 412
+    assert (
+        "not on the request's FHIR server"
+        in response.json()["detail"]["missing"]["MedicationAdministration"]
+    )
+    assert elsewhere.requests == [] and server.requests == []
+
+
+def test_an_operation_outcome_prefetch_is_fetched_again(
+    service: Service, fhir_server: Callable[[list[dict[str, Any]]], FhirServer]
+) -> None:
+    resources = hypercalcaemia_overdue()
+    expected = _essence(
+        cards_of(service.client.post(URL, json=patient_view_request(prefetch_of(resources))))
+    )
+    server = fhir_server(resources)
+    service.configure(fhir_servers=(server.url,))
+    prefetch = prefetch_of(resources)
+    prefetch["observations"] = FAILED_QUERY
+    body = patient_view_request(prefetch, fhirServer=server.url, fhirAuthorization=AUTHORIZATION)
+    cards = cards_of(service.client.post(URL, json=body))
+    assert _essence(cards) == expected
+    assert "Observation ×4 (fetched from the FHIR server)" in cards[0]["detail"]
+
+
+def test_an_operation_outcome_prefetch_without_a_server_is_412(service: Service) -> None:
+    # "That query failed" must never read as "no creatinine on the record".
+    prefetch = prefetch_of(hypercalcaemia_overdue())
+    prefetch["observations"] = FAILED_QUERY
+    response = service.client.post(URL, json=patient_view_request(prefetch))
+    assert response.status_code == 412
+    why = response.json()["detail"]["missing"]["Observation"]
+    assert "prefetch query failed (error timeout: query timed out)" in why
+
+
+def test_an_operation_outcome_on_an_optional_key_is_an_incomplete_data_card(
+    service: Service,
+) -> None:
+    prefetch = prefetch_of(hypercalcaemia_overdue())
+    prefetch["symptoms"] = FAILED_QUERY
+    cards = cards_of(service.client.post(URL, json=patient_view_request(prefetch)))
+    data = by_rule(cards)["cds.data_unavailable"]
+    assert data["indicator"] == "info"
+    assert "prefetch query failed" in data["detail"]
+    assert all("**Incomplete data:**" in c["detail"] for c in cards if c is not data)
+
+
+def test_unreachable_fhir_server_is_412(service: Service) -> None:
     service.configure(fhir_servers=("*",), fetch_timeout_s=3)
     dead = f"http://127.0.0.1:{free_port()}/fhir"  # nothing listens there
     body = patient_view_request(
         fhirServer=dead,
         fhirAuthorization=AUTHORIZATION,
     )
-    cards = cards_of(service.client.post(URL, json=body))
-    rules = by_rule(cards)
-    data = rules["cds.data_unavailable"]
-    assert data["indicator"] == "warning"
-    assert data["summary"].startswith("Data could not be fetched: Patient, Condition, Observation")
-    assert f"could not be fetched from {dead}" in data["detail"]
-    assert rules["cds.no_data"]["summary"] == "No patient data could be read: nothing was assessed."
+    response = service.client.post(URL, json=body)
+    assert response.status_code == 412
+    detail = response.json()["detail"]
+    assert set(detail["missing"]) == {RESOURCE_TYPES[k] for k in CORE_KEYS}
+    assert f"could not be read from {dead}" in detail["missing"]["Patient"]
 
 
-def test_missing_prefetch_without_a_server_is_said_on_a_card(service: Service) -> None:
+def test_missing_prefetch_without_a_server_is_412(service: Service) -> None:
     resources = hypercalcaemia_overdue()
     prefetch = prefetch_of(resources, keys=tuple(k for k in KEYS if k != "observations"))
-    cards = cards_of(service.client.post(URL, json=patient_view_request(prefetch)))
-    data = by_rule(cards)["cds.data_unavailable"]
-    assert data["indicator"] == "warning"
-    assert "Observation" in data["summary"]
-    assert "the request names no fhirServer" in data["detail"]
-    # Assessed on what there is, every card saying its data was incomplete.
-    others = [c for c in cards if c is not data]
-    assert others and all("**Incomplete data:**" in c["detail"] for c in others)
-    assert "labs.hypercalcaemia" not in by_rule(cards)  # no calcium was read
+    response = service.client.post(URL, json=patient_view_request(prefetch))
+    assert response.status_code == 412
+    assert response.json()["detail"]["missing"] == {
+        "Observation": "not in the prefetch, and the request names no fhirServer"
+    }
 
 
 def test_only_optional_keys_missing_is_an_info_card(service: Service) -> None:
@@ -201,9 +295,10 @@ def test_a_server_not_on_the_list_is_never_called(
     server = fhir_server(hypercalcaemia_overdue())
     service.configure(fhir_servers=("https://ehr.example.org/fhir",))
     body = patient_view_request(fhirServer=server.url)
-    cards = cards_of(service.client.post(URL, json=body))
+    response = service.client.post(URL, json=body)
+    assert response.status_code == 412
     assert server.requests == []
-    assert "BONEMETS_CDS_FHIR_SERVERS" in by_rule(cards)["cds.data_unavailable"]["detail"]
+    assert "BONEMETS_CDS_FHIR_SERVERS" in response.json()["detail"]["missing"]["Patient"]
 
 
 def test_null_prefetch_means_no_data_not_a_fetch(service: Service) -> None:
@@ -241,22 +336,29 @@ def test_the_answer_is_the_response_models_own_json(service: Service) -> None:
 
 def test_each_patient_gets_its_own_link_and_each_rule_its_own_source(service: Service) -> None:
     # Links and sources are validated once and shared between cards: never across patients.
+    service.configure(mrn_system=MRN)
     other = "pat-2"
-    body = patient_view_request({"patient": patient(pid=other), "conditions": None})
+    body = patient_view_request(
+        {k: None for k in KEYS} | {"patient": with_mrn(patient(other), "B-2")}
+    )
     body["context"]["patientId"] = other
     cards_other = cards_of(service.client.post(URL, json=body))
+    resources = [with_mrn(patient(), "A-1"), *hypercalcaemia_overdue()[1:]]
     cards_pid = cards_of(
-        service.client.post(URL, json=patient_view_request(prefetch_of(hypercalcaemia_overdue())))
+        service.client.post(URL, json=patient_view_request(prefetch_of(resources)))
     )
-    assert {c["links"][0]["url"] for c in cards_other} == {
-        f"https://bonemets.test/patients/{other}"
+    quoted = MRN.replace(":", "%3A").replace("/", "%2F")
+    assert {c["links"][1]["url"] for c in cards_other} == {
+        f"https://bonemets.test/ehr/patient?identifier={quoted}%7CB-2"
     }
-    assert {c["links"][0]["url"] for c in cards_pid} == {f"https://bonemets.test/patients/{PID}"}
+    assert {c["links"][1]["url"] for c in cards_pid} == {
+        f"https://bonemets.test/ehr/patient?identifier={quoted}%7CA-1"
+    }
     for c in cards_pid:
         assert c["source"]["label"].startswith(f"bonemets {c['source']['topic']['code']}")
 
 
 def test_the_dependencies_run_on_the_event_loop() -> None:
     # A plain `def` dependency would be run in FastAPI's threadpool: two thread hops per call.
-    for dependency in (cds_settings, today):
+    for dependency in (cds_settings, today, clock, cds_db):
         assert inspect.iscoroutinefunction(dependency), dependency.__name__

@@ -69,3 +69,26 @@ def test_user_add_and_db_upgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         user = repo.user_by_name(s, "dr.smith")
         assert user is not None and user.password_hash.startswith("$argon2id$")
     db.dispose()
+
+
+def test_user_link_ehr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    monkeypatch.setenv("BONEMETS_DATABASE_URL", url)
+    runner.invoke(
+        app,
+        ["user", "add", "dr.smith", "--role", "clinician", "--team", "Breast", "--password-stdin"],
+        input="a long enough password\n",
+    )
+    iss = "https://ehr.example.org/fhir"
+    command = ["user", "link-ehr", "dr.smith", "--issuer", iss, "--subject", "Practitioner/7"]
+    linked = runner.invoke(app, command)
+    assert linked.exit_code == 0, linked.output
+    missing = runner.invoke(app, ["user", "link-ehr", "nobody", "--issuer", iss, "--subject", "x"])
+    assert missing.exit_code == 2 and "username" in missing.stderr
+    from bonemets.service import ehr
+
+    db = Database(url)
+    user = ehr.user_for(db, iss, ["Practitioner/7"])
+    assert user is not None and user.username == "dr.smith"
+    assert ehr.user_for(db, "https://other.example/fhir", ["Practitioner/7"]) is None
+    db.dispose()

@@ -1,5 +1,5 @@
-"""Interoperability use cases: importing FHIR data into the database, and answering FHIR reads
-and searches from the stored records (with the app's access rules and audit)."""
+"""Interoperability use cases: importing FHIR data into the database. (FHIR reads and searches
+of the stored records: fhir_search.py.)"""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bonemets.adapters.fhir import ImportResult, fhir_to_records, record_to_fhir, resource_id
+from bonemets.adapters.fhir import ImportResult, fhir_to_records
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.records import entries_of, profile_of
 from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
 from bonemets.core.record import Record
-from bonemets.service import care, filing
+from bonemets.service import filing
 
 Outcome = Literal["created", "updated", "unchanged", "refused"]
 
@@ -101,141 +101,3 @@ def _store(
 
 def _name(record: Record) -> str:
     return f"Patient {record.id[:12]}"
-
-
-# --- FHIR reads and searches ----------------------------------------------------------------
-
-READABLE = (
-    "Patient",
-    "Condition",
-    "Observation",
-    "MedicationAdministration",
-    "MedicationRequest",
-    "Procedure",
-)
-
-
-def _resources_of(record: Record) -> list[dict[str, Any]]:
-    return [entry["resource"] for entry in record_to_fhir(record)["entry"]]
-
-
-def _patient_ids(db: Database, user: t.User) -> list[str]:
-    with db.transaction() as s:
-        if user.role == "patient":
-            return [user.patient_id] if user.patient_id else []
-        if user.role == "admin":
-            return repo.all_patient_ids(s)
-        return [p.id for p in repo.team_patients(s, user.team_id)] if user.team_id else []
-
-
-def _patient_for_reference(db: Database, user: t.User, reference: str) -> str | None:
-    """Our record id behind `Patient/<fhir id>` (or a bare id), among those `user` may see."""
-    fhir_id = reference.split("/")[-1]
-    for pid in _patient_ids(db, user):
-        if fhir_id in (pid, resource_id(pid, "patient")):
-            return pid
-    return None
-
-
-def _load(db: Database, user: t.User, patient_id: str, what: str) -> Record:
-    with db.transaction() as s:
-        care.authorize(db, s, user, patient_id, what)
-        return repo.load_record(s, patient_id)
-
-
-def read(db: Database, user: t.User, rtype: str, rid: str) -> dict[str, Any]:
-    """One resource by type and id, from the records `user` may see (404 otherwise)."""
-    for pid in _patient_ids(db, user):
-        if rtype == "Patient" and rid not in (pid, resource_id(pid, "patient")):
-            continue
-        for resource in _resources_of(_load(db, user, pid, f"read fhir {rtype}/{rid}")):
-            if resource["resourceType"] == rtype and resource["id"] == rid:
-                return resource
-    raise care.deny(db, user, None, f"read fhir {rtype}/{rid}")
-
-
-def _matches_code(resource: dict[str, Any], code: str) -> bool:
-    system, _, value = code.rpartition("|")
-    for key in ("code", "medicationCodeableConcept"):
-        for coding in (resource.get(key) or {}).get("coding", []):
-            if coding.get("code") == value and (not system or coding.get("system") == system):
-                return True
-    return False
-
-
-def _dates(resource: dict[str, Any]) -> list[str]:
-    out = []
-    for key in (
-        "effectiveDateTime",
-        "onsetDateTime",
-        "recordedDate",
-        "performedDateTime",
-        "authoredOn",
-        "birthDate",
-    ):
-        if isinstance(resource.get(key), str):
-            out.append(resource[key][:10])
-    for key in ("effectivePeriod", "performedPeriod"):
-        start = (resource.get(key) or {}).get("start")
-        if isinstance(start, str):
-            out.append(start[:10])
-    return out
-
-
-def _matches_date(resource: dict[str, Any], expr: str) -> bool:
-    """FHIR date search with the prefixes eq, ge, le, gt, lt (day precision)."""
-    prefix, value = (
-        (expr[:2], expr[2:]) if expr[:2] in ("eq", "ge", "le", "gt", "lt") else ("eq", expr)
-    )
-    value = value[:10]
-    tests = {
-        "eq": lambda d: d == value,
-        "ge": lambda d: d >= value,
-        "le": lambda d: d <= value,
-        "gt": lambda d: d > value,
-        "lt": lambda d: d < value,
-    }
-    return any(tests[prefix](d) for d in _dates(resource))
-
-
-def search(
-    db: Database,
-    user: t.User,
-    rtype: str,
-    *,
-    patient: str | None,
-    code: str | None,
-    dates: list[str],
-    base_url: str,
-) -> dict[str, Any]:
-    """A searchset Bundle of `rtype` resources, by patient, code and date."""
-    if patient is not None:
-        pid = _patient_for_reference(db, user, patient)
-        if pid is None:
-            raise care.deny(db, user, patient, f"search fhir {rtype}?patient={patient}")
-        pids = [pid]
-    else:
-        pids = _patient_ids(db, user)
-    found = []
-    for pid in pids:
-        for resource in _resources_of(_load(db, user, pid, f"read fhir search {rtype}")):
-            if resource["resourceType"] != rtype:
-                continue
-            if code is not None and not any(_matches_code(resource, c) for c in code.split(",")):
-                continue
-            if dates and not all(_matches_date(resource, d) for d in dates):
-                continue
-            found.append(resource)
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(found),
-        "entry": [
-            {
-                "fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}",
-                "resource": r,
-                "search": {"mode": "match"},
-            }
-            for r in found
-        ],
-    }

@@ -78,7 +78,7 @@ def enqueue(
 
 
 def _link(settings: Settings, patient_id: str) -> str:
-    base = settings.public_url.rstrip("/")
+    base = (settings.public_url or "").rstrip("/")
     path = f"/patients/{quote(patient_id, safe='')}#alerts"
     return f"{base}{path}" if base else path
 

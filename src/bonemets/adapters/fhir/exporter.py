@@ -1,14 +1,27 @@
 """Record -> FHIR R4 Bundle (type collection), lossless for everything the record holds.
 
-Resource ids are UUIDs derived from the record id, the kind of entry and its position, so the
-same record always gives the same bundle. Every value is written with the standard code where a
-verified one is known and always with a bonemets code, which the importer reads first.
+Resource ids are derived from the record id, the kind of entry and its position, so the same
+record always gives the same bundle. Every value is written with the standard code where a
+verified one is known and, except where a profile forbids it, with a bonemets code, which the
+importer reads first.
+
+Profiles claimed (`meta.profile`), each only when the resource meets it (tests/fhir/
+test_profiles.py checks them against the mCODE 4.0.0 and US Core 6.1.0 StructureDefinitions):
+mCODE CancerPatient (US Core Patient), PrimaryCancerCondition and SecondaryCancerCondition (US
+Core Condition Problems and Health Concerns), TumorMarkerTest (US Core Laboratory Result
+Observation) for receptor results with a SNOMED CT value, CancerRelatedMedicationAdministration
+and CancerRelatedMedicationRequest (US Core MedicationRequest) when the record names the cancer
+they treat. What the record does not hold and a profile requires (a patient's name, a receptor
+test's date, who asked for a plan) is written with the data-absent-reason extension, never made
+up.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import uuid
+from functools import cache
 from typing import Any
 
 from bonemets.adapters.fhir.codes import (
@@ -42,6 +55,7 @@ from bonemets.adapters.fhir.codes import (
     Tables,
     tables,
 )
+from bonemets.core.knowledge import load
 from bonemets.core.record import (
     BmaDose,
     BmaPlan,
@@ -79,8 +93,27 @@ _LABELS = {
 
 
 def resource_id(record_id: str, kind: str, index: int | str = 0) -> str:
-    """A stable FHIR id (a UUID) for entry `index` of `kind` of record `record_id`."""
-    return str(uuid.uuid5(_NAMESPACE, f"{record_id}\x1f{kind}\x1f{index}"))
+    """A stable FHIR id for entry `index` of `kind` of record `record_id`.
+
+    The Patient (and the Bundle) get a UUID; every other resource `<patient id>.<26 characters>`
+    (63 characters, within FHIR's 64): the id names its patient, so a server finds the one
+    patient a read asks for (`patient_of`) without looking at any other.
+    """
+    digest = uuid.uuid5(_NAMESPACE, f"{record_id}\x1f{kind}\x1f{index}")
+    if kind in ("patient", "bundle"):
+        return str(digest)
+    tail = base64.b32encode(digest.bytes).decode().rstrip("=").lower()
+    return f"{patient_fhir_id(record_id)}.{tail}"
+
+
+def patient_fhir_id(record_id: str) -> str:
+    """The id of the record's FHIR Patient."""
+    return resource_id(record_id, "patient")
+
+
+def patient_of(fhir_id: str) -> str:
+    """The FHIR Patient id a resource id of ours names (the id itself for a Patient)."""
+    return fhir_id.partition(".")[0]
 
 
 def _day(d: dt.date) -> str:
@@ -105,6 +138,53 @@ def _ucum(t: Tables, value: float, unit: str) -> Json:
     return {"value": value, "unit": unit, "system": t.systems["ucum"], "code": unit}
 
 
+DAR = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+PQ_TRANSLATION = "http://hl7.org/fhir/StructureDefinition/iso21090-PQ-translation"
+CONDITION_RELATED = "http://hl7.org/fhir/StructureDefinition/condition-related"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition"
+
+
+def _absent(reason: str = "unknown") -> Json:
+    """A data-absent-reason extension: the record does not hold this."""
+    return {"extension": [{"url": DAR, "valueCode": reason}]}
+
+
+@cache
+def _export_tables() -> dict[str, Any]:
+    """The export-only tables of knowledge/fhir_codes.toml (the EHR-integration block)."""
+    raw = load("fhir_codes")
+    return {
+        "products": list(raw.get("medication_product", [])),
+        "primary_sites": dict(raw.get("primary_body_sites", {})),
+        "mass_only": dict(raw.get("lab_mass_only", {})),
+    }
+
+
+def product_coding(agent: str, route: str | None, dose_mg: float | None) -> Json | None:
+    """The RxNorm clinical drug of a dose (agent, route and dose in a product's range)."""
+    if dose_mg is None:
+        return None
+    for p in _export_tables()["products"]:
+        low, high = p["dose_mg"]
+        if p["agent"] == agent and (route or p["route"]) == p["route"] and low <= dose_mg <= high:
+            coding: Json = {"system": tables().systems["rxnorm"], "code": p["code"]}
+            if p["display"]:
+                coding["display"] = p["display"]
+            return coding
+    return None
+
+
+def _problem_list_item() -> Json:
+    return _cc(_coding(CONDITION_CATEGORY, "problem-list-item", "Problem List Item"))
+
+
+def per_unit(analyte: str) -> dict[str, float]:
+    """The analyte's units and their factors to its canonical unit (labs.toml)."""
+    table: dict[str, float] = load("labs")["analytes"][analyte]["per_unit"]
+    return table
+
+
 class _Exporter:
     def __init__(self, record: Record) -> None:
         self.record = record
@@ -126,13 +206,21 @@ class _Exporter:
 
     def patient(self) -> None:
         demo = self.record.demographics
+        profile = (
+            self.t.profiles["cancer_patient"]
+            if self.record.cancer is not None
+            else f"{US_CORE}/us-core-patient"
+        )
         res: Json = {
             "resourceType": "Patient",
             "id": self.pid,
+            "meta": {"profile": [profile]},
             "identifier": [{"system": ID_RECORD, "value": self.record.id}],
+            # The record holds no name (the app keeps a display name beside it): US Core's
+            # data-absent-reason says so.
+            "name": [_absent("unknown")],
+            "gender": demo.sex or "unknown",
         }
-        if demo.sex is not None:
-            res["gender"] = demo.sex
         if demo.birth_date is not None:
             res["birthDate"] = _day(demo.birth_date)
         self.add(res)
@@ -160,19 +248,24 @@ class _Exporter:
             "resourceType": "Condition",
             "id": pid,
             "meta": {"profile": [t.profiles["primary_cancer_condition"]]},
-            "category": [
-                _cc(
-                    _coding(
-                        "http://terminology.hl7.org/CodeSystem/condition-category",
-                        "problem-list-item",
-                        "Problem List Item",
-                    )
-                )
-            ],
+            # A record with a cancer is the record of a patient with metastatic cancer.
+            "clinicalStatus": _cc(_coding(CONDITION_CLINICAL, "active", "Active")),
+            "verificationStatus": _cc(_coding(CONDITION_VERIFICATION, "confirmed", "Confirmed")),
+            "category": [_problem_list_item()],
             "code": code,
             "subject": self.subject,
         }
+        site = _export_tables()["primary_sites"].get(cancer.primary_site or "")
+        if site is not None:
+            res["bodySite"] = [
+                _cc(
+                    _coding(t.systems["snomed"], site["code"], site["display"]),
+                    text=cancer.primary_site,
+                )
+            ]
         if cancer.primary_site:
+            # The record's own (free-text) site, which the importer reads back; bodySite carries
+            # the SNOMED CT body structure where one is verified.
             res["extension"] = [{"url": EXT_PRIMARY_SITE, "valueString": cancer.primary_site}]
         self.add(res)
         self.primary_ref = {"reference": f"Condition/{pid}"}
@@ -186,21 +279,25 @@ class _Exporter:
     def receptor(self, receptor: str, value: str) -> None:
         t = self.t
         test = t.receptor_export[receptor]
-        codings = []
         std = t.receptor_value_export.get(value)
-        if std is not None:
-            codings.append(_coding(t.systems[std["system"]], std["code"], std["display"]))
-        codings.append(_coding(CS_RECEPTOR_STATUS, value))
         res: Json = {
             "resourceType": "Observation",
             "id": self.rid("receptor", receptor),
-            "meta": {"profile": [t.profiles["tumor_marker_test"]]},
             "status": "final",
             "category": [_cc(_coding(OBS_CATEGORY, "laboratory", "Laboratory"))],
             "code": _cc(_coding(t.systems["loinc"], test["loinc"], test["display"])),
             "subject": self.subject,
-            "valueCodeableConcept": _cc(*codings, text=value),
+            # The record keeps the result, not the day of the test.
+            "_effectiveDateTime": _absent("unknown"),
         }
+        if std is not None and std["system"] == "snomed":
+            # US Core (us-core-4): the value's codings are SNOMED CT only.
+            res["meta"] = {"profile": [t.profiles["tumor_marker_test"]]}
+            res["valueCodeableConcept"] = _cc(
+                _coding(t.systems["snomed"], std["code"], std["display"]), text=value
+            )
+        else:
+            res["valueCodeableConcept"] = _cc(_coding(CS_RECEPTOR_STATUS, value), text=value)
         if self.primary_ref is not None:
             res["focus"] = [self.primary_ref]
         self.add(res)
@@ -210,19 +307,24 @@ class _Exporter:
         e = t.condition_export["bone_metastasis"]
         verification = {True: "confirmed", False: "refuted", None: "unconfirmed"}[present]
         sid = self.rid("bone-metastases")
+        # Unknown is the less reassuring case: "active, unconfirmed", never "inactive".
+        clinical = "inactive" if present is False else "active"
         res: Json = {
             "resourceType": "Condition",
             "id": sid,
             "meta": {"profile": [t.profiles["secondary_cancer_condition"]]},
+            "clinicalStatus": _cc(_coding(CONDITION_CLINICAL, clinical)),
             "verificationStatus": _cc(_coding(CONDITION_VERIFICATION, verification)),
+            "category": [_problem_list_item()],
             "code": _cc(
                 _coding(e["system_url"], e["code"], e["display"]),
                 text="Bone metastases",
             ),
             "subject": self.subject,
         }
+        if self.primary_ref is not None:
+            res["extension"] = [{"url": CONDITION_RELATED, "valueReference": self.primary_ref}]
         if present is True:
-            res["clinicalStatus"] = _cc(_coding(CONDITION_CLINICAL, "active"))
             sites = list(dict.fromkeys(lesion.site for lesion in self.record.lesions))
             if sites:
                 res["bodySite"] = [self.site(s) for s in sites]
@@ -281,6 +383,10 @@ class _Exporter:
         self.add(res)
 
     def lab(self, i: int, lab: Lab) -> None:
+        mass = _export_tables()["mass_only"].get(lab.code)
+        if mass is not None and lab.unit != mass["unit"]:
+            self.lab_converted(i, lab, mass["unit"])
+            return
         t = self.t
         code = t.lab_export[(lab.code, lab.unit)]
         res: Json = {
@@ -305,6 +411,38 @@ class _Exporter:
             res["referenceRange"] = [rng]
         self.add(res)
 
+    def lab_converted(self, i: int, lab: Lab, unit: str) -> None:
+        """A result whose LOINC code exists only in `unit` (25-hydroxyvitamin D: mass): the
+        value in that unit, the recorded quantity kept in the Quantity translation extension."""
+        t = self.t
+        code = t.lab_export[(lab.code, unit)]
+        factor = per_unit(lab.code)
+        converted = lab.value * factor[lab.unit] / factor[unit]
+        quantity = _ucum(t, converted, unit)
+        quantity["extension"] = [
+            {"url": PQ_TRANSLATION, "valueQuantity": _ucum(t, lab.value, lab.unit)}
+        ]
+        res: Json = {
+            "resourceType": "Observation",
+            "id": self.rid("lab", i),
+            "status": "final",
+            "category": [_cc(_coding(OBS_CATEGORY, "laboratory", "Laboratory"))],
+            "code": _cc(
+                _coding(t.systems["loinc"], code.loinc, code.display), text=_LABELS[lab.code]
+            ),
+            "subject": self.subject,
+            "effectiveDateTime": _day(lab.date),
+            "valueQuantity": quantity,
+        }
+        if lab.lower_limit is not None or lab.upper_limit is not None:
+            rng: Json = {}
+            if lab.lower_limit is not None:
+                rng["low"] = _ucum(t, lab.lower_limit * factor[lab.unit] / factor[unit], unit)
+            if lab.upper_limit is not None:
+                rng["high"] = _ucum(t, lab.upper_limit * factor[lab.unit] / factor[unit], unit)
+            res["referenceRange"] = [rng]
+        self.add(res)
+
     def vital(self, kind: str, i: int, date: dt.date, value: float) -> None:
         v = self.t.vitals[kind]
         self.add(
@@ -325,8 +463,8 @@ class _Exporter:
 
     # --- Bone-modifying agents -------------------------------------------------------------------
 
-    def agent(self, agent: str) -> Json:
-        codings = []
+    def agent(self, agent: str, product: Json | None = None) -> Json:
+        codings = [product] if product is not None else []
         std = self.t.med_export.get(agent)
         if std is not None:
             codings.append(_coding(self.t.systems["rxnorm"], std["code"], std["display"]))
@@ -347,17 +485,21 @@ class _Exporter:
             dosage["route"] = self.route(dose.route)
         if dose.dose is not None:
             dosage["dose"] = _ucum(self.t, dose.dose, dose.unit)
+        mg = dose.dose if dose.unit == "mg" else None
         res: Json = {
             "resourceType": "MedicationAdministration",
             "id": self.rid("bma-dose", i),
-            "meta": {"profile": [self.t.profiles["cancer_related_medication_administration"]]},
             "status": "completed",
-            "medicationCodeableConcept": self.agent(dose.agent),
+            "medicationCodeableConcept": self.agent(
+                dose.agent, product_coding(dose.agent, dose.route, mg)
+            ),
             "subject": self.subject,
             "effectiveDateTime": _day(dose.date),
         }
-        if self.secondary_ref is not None:
-            res["reasonReference"] = [self.secondary_ref]
+        reason = self.secondary_ref or self.primary_ref
+        if reason is not None:  # mCODE: a cancer-related medication names its cancer
+            res["meta"] = {"profile": [self.t.profiles["cancer_related_medication_administration"]]}
+            res["reasonReference"] = [reason]
         if dosage:
             res["dosage"] = dosage
         self.add(res)
@@ -370,18 +512,26 @@ class _Exporter:
             }
         if plan.route is not None:
             dosage["route"] = self.route(plan.route)
+        reason = self.secondary_ref or self.primary_ref
+        profile = (
+            self.t.profiles["cancer_related_medication_request"]
+            if reason is not None
+            else f"{US_CORE}/us-core-medicationrequest"
+        )
         res: Json = {
             "resourceType": "MedicationRequest",
             "id": self.rid("bma-plan", i),
-            "meta": {"profile": [self.t.profiles["cancer_related_medication_request"]]},
+            "meta": {"profile": [profile]},
             "status": "stopped" if plan.stop else "active",
             "intent": "plan",
             "medicationCodeableConcept": self.agent(plan.agent),
             "subject": self.subject,
             "authoredOn": _day(plan.date),
+            # The record keeps the plan, not who made it.
+            "requester": _absent("unknown"),
         }
-        if self.secondary_ref is not None:
-            res["reasonReference"] = [self.secondary_ref]
+        if reason is not None:
+            res["reasonReference"] = [reason]
         if dosage:
             res["dosageInstruction"] = [dosage]
         self.add(res)

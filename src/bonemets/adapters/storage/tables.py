@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -68,9 +69,21 @@ class Patient(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
     display_name: Mapped[str] = mapped_column(String(120))
     mrn: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The id of the patient's FHIR Patient resource (exports, /fhir): derived from `id` when the
+    # row is added (`_set_fhir_id`), so a FHIR read or search finds its patient with one indexed
+    # query. (Migration 0005 filled it for the rows stored before.)
+    fhir_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     profile: Mapped[dict[str, Any]] = mapped_column(Json)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+@event.listens_for(Patient, "before_insert")
+def _set_fhir_id(_mapper: Any, _connection: Any, patient: Patient) -> None:
+    if patient.fhir_id is None:
+        from bonemets.adapters.fhir.exporter import patient_fhir_id
+
+        patient.fhir_id = patient_fhir_id(patient.id)
 
 
 class Entry(Base):
@@ -230,11 +243,86 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+# --- EHR integration: CDS Hooks client JWTs, card feedback, SMART launches, EHR identities ----
+
+
+class CdsJwtSeen(Base):
+    """A CDS client JWT already accepted (its `jti`), kept until the token could no longer be
+    accepted anyway: a replayed token is refused by every worker."""
+
+    __tablename__ = "cds_jwt_seen"
+    # SHA-256 of issuer and jti: fixed length whatever the client sends.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class CdsCard(Base):
+    """A card that can be overridden, as issued: feedback on it names the rule and the patient."""
+
+    __tablename__ = "cds_cards"
+    uuid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    service: Mapped[str] = mapped_column(String(64))
+    hook_instance: Mapped[str] = mapped_column(String(200))
+    rule: Mapped[str] = mapped_column(String(120))
+    ehr_patient: Mapped[str] = mapped_column(String(64))
+    issuer: Mapped[str | None] = mapped_column(String(500))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CdsFeedback(Base):
+    """What a clinician did with a card (CDS Hooks feedback): accepted suggestions, or an
+    override and its reason."""
+
+    __tablename__ = "cds_feedback"
+    __table_args__ = (Index("ix_cds_feedback_card", "card_uuid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service: Mapped[str] = mapped_column(String(64))
+    card_uuid: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted | overridden
+    accepted_suggestions: Mapped[list[str]] = mapped_column(Json, default=list)
+    reason_system: Mapped[str | None] = mapped_column(String(500))
+    reason_code: Mapped[str | None] = mapped_column(String(200))
+    reason_display: Mapped[str | None] = mapped_column(Text)
+    user_comment: Mapped[str | None] = mapped_column(Text)
+    outcome_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    issuer: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SmartLaunch(Base):
+    """One SMART app launch in progress: the OAuth2 state, its PKCE verifier and the EHR."""
+
+    __tablename__ = "smart_launches"
+    state: Mapped[str] = mapped_column(String(128), primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))  # the EHR's FHIR base URL (iss)
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    launch: Mapped[str | None] = mapped_column(String(500))  # None: a standalone launch
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class EhrIdentity(Base):
+    """Which of our users an EHR or identity provider's user is: the `fhirUser` (else `sub`)
+    of its tokens, per issuer. Set by an administrator; never created from a token."""
+
+    __tablename__ = "ehr_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_ehr_identities"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(500))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 __all__ = [
     "Alert",
     "AuditEvent",
     "Base",
+    "CdsCard",
+    "CdsFeedback",
+    "CdsJwtSeen",
     "CheckInDraft",
+    "EhrIdentity",
     "Entry",
     "LoginAttempt",
     "Notification",
@@ -243,6 +331,7 @@ __all__ = [
     "ReportResult",
     "Session",
     "Setting",
+    "SmartLaunch",
     "Team",
     "User",
 ]

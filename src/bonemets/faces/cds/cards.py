@@ -8,6 +8,7 @@ alert, a test never done, a suggestion) carry no level of their own: they are in
 from __future__ import annotations
 
 import re
+import urllib.parse
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,19 @@ from bonemets.faces.cds.models import Card, Coding, Indicator, Link, Source
 from bonemets.faces.cds.models import Suggestion as CdsSuggestion
 
 RULE_SYSTEM = f"{CS}/cds-rule"  # our rule ids as a CodeSystem (card.source.topic)
+OVERRIDE_SYSTEM = f"{CS}/cds-override-reason"
+
+# Offered on every card a clinician must override with a reason to go ahead (the core's
+# `DoseFinding.override`); the feedback endpoint stores the one chosen.
+OVERRIDE_REASONS: tuple[Coding, ...] = tuple(
+    Coding(system=OVERRIDE_SYSTEM, code=code, display=display)
+    for code, display in (
+        ("benefit-outweighs-risk", "Clinical judgement: the benefit outweighs the risk"),
+        ("data-out-of-date", "The data this card used is wrong or out of date"),
+        ("specialist-advice", "On specialist advice (oncology, renal or dental)"),
+        ("already-addressed", "Already addressed (e.g. new result pending, dose adjusted)"),
+    )
+)
 
 INDICATORS: dict[Level, Indicator] = {
     Level.EMERGENCY: "critical",
@@ -75,6 +89,7 @@ class Context:
     as_of: str
     inputs: str  # markdown: the FHIR data read, and where it came from
     incomplete: bool = False  # some data could not be had: every card says so
+    links: tuple[Link, ...] = ()  # into our app (see `card_links`)
 
 
 @dataclass
@@ -92,6 +107,7 @@ class Finding:
     level: Level | None = None
     extra: list[str] = field(default_factory=list)  # further markdown paragraphs
     suggestions: list[CdsSuggestion] = field(default_factory=list)
+    override: bool = False  # going ahead needs a reason: the card offers override reasons
 
 
 def _source(rule: str, ids: Sequence[str]) -> Source:
@@ -169,19 +185,37 @@ def card(f: Finding, ctx: Context) -> Card:
         source=_source(f.rule, f.sources),
         suggestions=f.suggestions or None,
         selectionBehavior="at-most-one" if f.suggestions else None,
-        links=[_patient_link(ctx.base_url, ctx.patient_id)],
+        overrideReasons=list(OVERRIDE_REASONS) if f.override else None,
+        links=list(ctx.links) or None,
     )
 
 
 @lru_cache(maxsize=256)
-def _patient_link(base_url: str, patient_id: str) -> Link:
-    return Link.model_validate(
-        {
-            "label": "Open the patient in bonemets",
-            "url": f"{base_url}/patients/{patient_id}",
-            "type": "absolute",
-        }
-    )
+def card_links(base_url: str, identifier: tuple[str, str] | None) -> tuple[Link, ...]:
+    """Links into our patient page: a SMART app launch (the EHR adds `iss` and `launch`; our app
+    finds its patient by the EHR patient's identifier), and, when the EHR patient's MRN is known,
+    a plain link that finds the patient by that identifier after signing in."""
+    links = [
+        Link.model_validate(
+            {
+                "label": "Open the patient in bonemets (SMART app)",
+                "url": f"{base_url}/smart/launch",
+                "type": "smart",
+            }
+        )
+    ]
+    if identifier is not None:
+        token = urllib.parse.quote(f"{identifier[0]}|{identifier[1]}", safe="")
+        links.append(
+            Link.model_validate(
+                {
+                    "label": "Open the patient in bonemets",
+                    "url": f"{base_url}/ehr/patient?identifier={token}",
+                    "type": "absolute",
+                }
+            )
+        )
+    return tuple(links)
 
 
 def ordered(cards: list[Card]) -> list[Card]:

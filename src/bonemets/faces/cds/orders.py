@@ -55,18 +55,50 @@ class DraftBma:
         return bma_rules.label(self.agent)
 
 
-def _medication_concept(resource: Mapping[str, Any]) -> Any:
+def _medication_concept(resource: Mapping[str, Any], medications: Mapping[str, Any]) -> Any:
+    """The medication a request names: its CodeableConcept, or the code of the Medication its
+    `medicationReference` points to (contained, held in the same Bundle, or fetched: keyed by id
+    in `medications`), else the reference's display."""
     concept = resource.get("medicationCodeableConcept")
     if concept is not None:
         return concept
     ref = resource.get("medicationReference")
     if isinstance(ref, Mapping) and isinstance(ref.get("reference"), str):
-        target = ref["reference"].lstrip("#")
-        for contained in resource.get("contained") or []:
-            if isinstance(contained, Mapping) and contained.get("id") == target:
-                return contained.get("code")
+        reference: str = ref["reference"]
+        if reference.startswith("#"):
+            for contained in resource.get("contained") or []:
+                if isinstance(contained, Mapping) and contained.get("id") == reference[1:]:
+                    return contained.get("code")
+        else:
+            med = medications.get(medication_id(reference))
+            if isinstance(med, Mapping) and med.get("code") is not None:
+                return med.get("code")
         return {"text": ref.get("display")} if ref.get("display") else None
     return None
+
+
+def medication_id(reference: str) -> str:
+    """The Medication id of a reference (`Medication/x`, a full URL or `urn:uuid:x`)."""
+    return reference.rstrip("/").rpartition("/")[2].removeprefix("urn:uuid:")
+
+
+def unread_medications(
+    resources: list[dict[str, Any]], medications: Mapping[str, Any]
+) -> dict[str, str]:
+    """Draft MedicationRequests whose medication cannot be read at all: `Type/id` (or where it
+    sits) -> the Medication reference to read."""
+    out: dict[str, str] = {}
+    for i, resource in enumerate(resources):
+        if resource.get("resourceType") != "MedicationRequest":
+            continue
+        if _medication_concept(resource, medications) is not None:
+            continue
+        ref = resource.get("medicationReference")
+        reference = ref.get("reference") if isinstance(ref, Mapping) else None
+        rid = resource.get("id")
+        where = f"MedicationRequest/{rid}" if rid else f"context.draftOrders.entry[{i}].resource"
+        out[where] = reference if isinstance(reference, str) else "(no medication)"
+    return out
 
 
 def _dose(dosage: Mapping[str, Any]) -> tuple[Any, tuple[str | int, ...] | None]:
@@ -93,13 +125,28 @@ def _interval_weeks(dosage: Mapping[str, Any]) -> float | None:
     return round(weeks, 2) if 0 < weeks <= 52 else None
 
 
-def draft_bma_orders(resources: list[dict[str, Any]], patient_id: str) -> list[DraftBma]:
-    """The bone-modifying-agent MedicationRequests among the draft orders."""
+def draft_medications(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Medications held in the draft-orders Bundle, by id."""
+    return {
+        r["id"]: r
+        for r in resources
+        if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str)
+    }
+
+
+def draft_bma_orders(
+    resources: list[dict[str, Any]],
+    patient_id: str,
+    medications: Mapping[str, Any] | None = None,
+) -> list[DraftBma]:
+    """The bone-modifying-agent MedicationRequests among the draft orders (`medications`: the
+    Medications their references may point to, by id; by default those in the Bundle)."""
+    meds = draft_medications(resources) if medications is None else medications
     out: list[DraftBma] = []
     for i, resource in enumerate(resources):
         if resource.get("resourceType") != "MedicationRequest":
             continue
-        agent = fhir_bridge.agent_of(_medication_concept(resource))
+        agent = fhir_bridge.agent_of(_medication_concept(resource, meds))
         if agent is None:
             continue
         where = f"context.draftOrders.entry[{i}].resource"
@@ -215,6 +262,7 @@ def order_findings(record: Record, order: DraftBma, as_of: dt.date) -> list[Find
                 unverified=found.unverified,
                 extra=[_order_md(order), *extra],
                 suggestions=suggestions,
+                override=found.override,
             )
         )
     return out

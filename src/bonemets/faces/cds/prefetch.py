@@ -1,8 +1,17 @@
 """The FHIR data a CDS call works on: the prefetch the client sent, checked against our templates,
-and whatever it left out fetched from its `fhirServer` (fhirpy, async).
+and whatever it left out fetched from its `fhirServer` (see fetch.py for the safeguards).
 
-Nothing is assumed: a prefetch key the client did not satisfy and that cannot be fetched is named in
-`Gathered.problems`, and the service says so on a card. The service never reads our own database.
+Nothing is assumed complete that is not:
+
+- a key the client left out, or answered with an OperationOutcome (the specification's way of
+  saying that query failed), is fetched from the FHIR server, or named in `Gathered.problems`;
+- a paged prefetch Bundle (a `next` link) is followed through the request's FHIR server, or named
+  in `Gathered.problems`;
+- a `medicationReference` is read from a contained Medication, a Medication in the same Bundle, or
+  the FHIR server; one that cannot be read is named in `Gathered.gaps`.
+
+The service answers 412 when one of CORE_KEYS is a problem, and says every other problem and gap on
+a card. It never reads our own database.
 """
 
 from __future__ import annotations
@@ -13,7 +22,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import httpx
+
 from bonemets.faces.cds import fhir_bridge
+from bonemets.faces.cds.fetch import (
+    FetchError,
+    FhirFetcher,
+    next_link,
+    outcome_text,
+    server_allowed,
+    under,
+)
 
 # The queries of the brief (CORE_KEYS: without them the pathway cannot be judged), and the other
 # resource types the FHIR adapter reads (treatments, supplements, symptom reports, imaging).
@@ -85,6 +104,8 @@ class PrefetchError(ValueError):
 
 
 Origin = Literal["prefetch", "fetched", "none"]
+MEDICATION_KEYS = ("administrations", "requests", "statements")
+MAX_MEDICATION_READS = 20
 
 
 @dataclass
@@ -93,10 +114,15 @@ class Gathered:
     origin: dict[str, Origin] = field(default_factory=dict)  # key -> where its data came from
     counts: dict[str, int] = field(default_factory=dict)  # key -> resources read
     problems: dict[str, str] = field(default_factory=dict)  # key -> why it could not be had
+    gaps: list[str] = field(default_factory=list)  # what is missing inside data that was had
 
     @property
     def complete(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.gaps
+
+    @property
+    def core_problems(self) -> dict[str, str]:
+        return {k: why for k, why in self.problems.items() if k in CORE_KEYS}
 
 
 # --- Checking the prefetch ------------------------------------------------------------------------
@@ -116,15 +142,14 @@ def _belongs(resource: Mapping[str, Any], patient_id: str) -> bool:
     return True
 
 
-def _next_link(bundle: Mapping[str, Any]) -> bool:
-    links = bundle.get("link")
-    return isinstance(links, list) and any(
-        isinstance(link, Mapping) and link.get("relation") == "next" for link in links
-    )
+def _accepted(key: str, kind: Any) -> bool:
+    """The resource types a search of `key` may hold: its own, and the Medications a medication
+    search includes (`_include`)."""
+    return kind == RESOURCE_TYPES[key] or (key in MEDICATION_KEYS and kind == "Medication")
 
 
-def _from_value(key: str, value: Any, patient_id: str) -> list[dict[str, Any]] | None:
-    """The resources of one prefetch value; None when it is paged (to be fetched in full)."""
+def _from_value(key: str, value: Any, patient_id: str) -> list[dict[str, Any]]:
+    """The resources of one prefetch value (of its first page, when it is paged)."""
     expected = RESOURCE_TYPES[key]
     if not isinstance(value, dict):
         raise PrefetchError(key, f"must be a FHIR resource or null, not {type(value).__name__}")
@@ -136,8 +161,6 @@ def _from_value(key: str, value: Any, patient_id: str) -> list[dict[str, Any]] |
     else:
         if kind != "Bundle":
             raise PrefetchError(key, f"must be a searchset Bundle of {expected}, not {kind!r}")
-        if _next_link(value):
-            return None  # the specification forbids paged prefetch; fetch the whole search
         found = []
         for i, entry in enumerate(value.get("entry") or []):
             resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -145,11 +168,16 @@ def _from_value(key: str, value: Any, patient_id: str) -> list[dict[str, Any]] |
                 raise PrefetchError(key, f"entry[{i}] has no resource")
             if resource.get("resourceType") == "OperationOutcome":
                 continue  # search warnings ride along in a searchset
-            if resource.get("resourceType") != expected:
+            if not _accepted(key, resource.get("resourceType")):
                 raise PrefetchError(
                     key, f"entry[{i}] is a {resource.get('resourceType')!r}, not {expected}"
                 )
             found.append(resource)
+    _check_patient(key, found, patient_id)
+    return found
+
+
+def _check_patient(key: str, found: list[dict[str, Any]], patient_id: str) -> None:
     for resource in found:
         if not _belongs(resource, patient_id):
             raise PrefetchError(
@@ -157,18 +185,9 @@ def _from_value(key: str, value: Any, patient_id: str) -> list[dict[str, Any]] |
                 f"holds {resource.get('resourceType')}/{resource.get('id')} of another patient "
                 f"than {patient_id}",
             )
-    return found
 
 
 # --- Fetching what is missing ---------------------------------------------------------------------
-
-
-def server_allowed(server: str, allowed: tuple[str, ...]) -> bool:
-    """True when `server` starts with one of the allowed base URLs ("*" allows any)."""
-    if "*" in allowed:
-        return True
-    norm = server.rstrip("/") + "/"
-    return any(norm.startswith(a.rstrip("/") + "/") for a in allowed)
 
 
 def _query(template: str, patient_id: str) -> tuple[str, dict[str, str]]:
@@ -177,52 +196,51 @@ def _query(template: str, patient_id: str) -> tuple[str, dict[str, str]]:
     return path, dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
 
 
-async def _fetch_one(client: Any, key: str, template: str, patient_id: str) -> list[dict[str, Any]]:
-    path, params = _query(template, patient_id)
-    if key == "patient":
-        resource_type, _, rid = path.partition("/")
-        patient = await client.reference(resource_type, rid).to_resource()
-        return [patient.serialize()]
-    found = await client.resources(path).search(**params).fetch_all()
-    return [r.serialize() for r in found]
+Answer = list[dict[str, Any]] | str  # the resources, or why they could not be had
 
 
-def _why(exc: BaseException) -> str:
-    name = type(exc).__name__
-    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    if isinstance(exc, TimeoutError):
-        return "the FHIR server did not answer in time"
-    return f"{name}: {text}" if text else name
+async def _fetch_key(fetcher: FhirFetcher, key: str, patient_id: str) -> Answer:
+    path, params = _query(templates()[key], patient_id)
+    try:
+        if key == "patient":
+            _type, _, rid = path.partition("/")
+            return [await fetcher.read("Patient", rid)]
+        return await fetcher.search(path, params)
+    except FetchError as exc:
+        return str(exc)
 
 
-async def fetch_missing(
-    keys: list[str],
-    *,
-    server: str,
-    token: str | None,
-    patient_id: str,
-    timeout_s: float,
-) -> dict[str, list[dict[str, Any]] | str]:
-    """Each key's resources from the FHIR server, or why they could not be fetched."""
-    import aiohttp
-    from fhirpy import AsyncFHIRClient
+async def _follow(fetcher: FhirFetcher, bundle: dict[str, Any]) -> Answer:
+    try:
+        return await fetcher.follow(bundle)
+    except FetchError as exc:
+        return f"its next page could not be read: {exc}"
 
-    client = AsyncFHIRClient(
-        server,
-        authorization=f"Bearer {token}" if token else None,
-        aiohttp_config={"timeout": aiohttp.ClientTimeout(total=timeout_s)},
-    )
-    all_templates = templates()
 
-    async def one(key: str) -> list[dict[str, Any]] | str:
-        try:
-            async with asyncio.timeout(timeout_s):
-                return await _fetch_one(client, key, all_templates[key], patient_id)
-        except Exception as exc:
-            return _why(exc)
+def _check_fetched(key: str, found: list[dict[str, Any]], patient_id: str) -> str | None:
+    """Why resources a server returned for `key` cannot be used (None when they can)."""
+    strangers = [r for r in found if not _belongs(r, patient_id)]
+    if strangers:
+        return (
+            f"the FHIR server returned {len(strangers)} resource(s) of another patient: "
+            "none of this query was used"
+        )
+    wrong = [r.get("resourceType") for r in found if not _accepted(key, r.get("resourceType"))]
+    wrong = [w for w in wrong if w != "OperationOutcome"]
+    if wrong:
+        return f"the FHIR server returned {wrong[0]} for a {RESOURCE_TYPES[key]} search"
+    return None
 
-    answers = await asyncio.gather(*(one(k) for k in keys))
-    return dict(zip(keys, answers, strict=True))
+
+def _unusable_server(server: str | None, allowed: tuple[str, ...]) -> str | None:
+    if server is None:
+        return "the request names no fhirServer"
+    if not server_allowed(server, allowed):
+        return (
+            "the fhirServer is not on this service's list of FHIR servers it may call "
+            "(BONEMETS_CDS_FHIR_SERVERS)"
+        )
+    return None
 
 
 async def gather(
@@ -235,60 +253,139 @@ async def gather(
     timeout_s: float,
     exclude: frozenset[str] = frozenset(),
 ) -> Gathered:
-    """The patient's resources from prefetch, fetching what the client left out.
+    """The patient's resources from prefetch, fetching what the client left out or could not
+    answer, and following paged prefetch.
 
     `exclude` holds `Type/id` references never to read (the draft orders of an order-sign call,
     which a client may also return in its MedicationRequest search).
     """
     out = Gathered()
     prefetch = prefetch or {}
-    missing: list[str] = []
+    missing: dict[str, str] = {}  # key -> why the prefetch did not answer it
+    paged: dict[str, dict[str, Any]] = {}
     for key in KEYS:
         if key not in prefetch:
-            missing.append(key)
+            missing[key] = "not in the prefetch"
             continue
         value = prefetch[key]
         if value is None:  # the client has no data for this query
             out.origin[key] = "none"
             out.counts[key] = 0
             continue
+        if isinstance(value, dict) and value.get("resourceType") == "OperationOutcome":
+            missing[key] = f"the client's prefetch query failed ({outcome_text(value)})"
+            continue
         found = _from_value(key, value, patient_id)
-        if found is None:
-            missing.append(key)
+        if key != "patient" and next_link(value) is not None:
+            paged[key] = value
             continue
-        out.origin[key] = "prefetch"
-        kept = [r for r in found if f"{r.get('resourceType')}/{r.get('id')}" not in exclude]
-        out.counts[key] = len(kept)
-        out.resources.extend(kept)
-    if not missing:
+        _add(out, key, "prefetch", found, exclude)
+
+    unusable = _unusable_server(server, allowed_servers)
+    if unusable is not None:
+        for key, reason in missing.items():
+            out.problems[key] = f"{reason}, and {unusable}"
+        for key in paged:
+            out.problems[key] = f"the prefetch is paged (a next link), and {unusable}"
+        _medication_gaps(out)
         return out
-    if server is None:
-        for key in missing:
-            out.problems[key] = "not in the prefetch, and the request names no fhirServer"
-        return out
-    if not server_allowed(server, allowed_servers):
-        for key in missing:
-            out.problems[key] = (
-                "not in the prefetch, and the fhirServer is not on this service's list of FHIR "
-                "servers it may call (BONEMETS_CDS_FHIR_SERVERS)"
+    assert server is not None
+    try:
+        async with (
+            httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client,
+            asyncio.timeout(timeout_s),
+        ):
+            fetcher = FhirFetcher(server, token, allowed_servers, client)
+            keys = [*missing, *paged]
+            answers = await asyncio.gather(
+                *(_fetch_key(fetcher, k, patient_id) for k in missing),
+                *(_follow(fetcher, paged[k]) for k in paged),
             )
-        return out
-    fetched = await fetch_missing(
-        missing, server=server, token=token, patient_id=patient_id, timeout_s=timeout_s
-    )
-    for key, answer in fetched.items():
-        if isinstance(answer, str):
-            out.problems[key] = f"could not be fetched from {server}: {answer}"
-            continue
-        strangers = [r for r in answer if not _belongs(r, patient_id)]
-        if strangers:
-            out.problems[key] = (
-                f"the FHIR server returned {len(strangers)} resource(s) of another patient: "
-                "none of this query was used"
-            )
-            continue
-        kept = [r for r in answer if f"{r.get('resourceType')}/{r.get('id')}" not in exclude]
-        out.origin[key] = "fetched"
-        out.counts[key] = len(kept)
-        out.resources.extend(kept)
+            for key, answer in zip(keys, answers, strict=True):
+                origin: Origin = "fetched" if key in missing else "prefetch"
+                why: str | None = (
+                    answer if isinstance(answer, str) else _check_fetched(key, answer, patient_id)
+                )
+                if why is not None:
+                    before = missing.get(key, "the prefetch is paged")
+                    out.problems[key] = f"{before}, and it could not be read from {server}: {why}"
+                    continue
+                assert not isinstance(answer, str)
+                _add(out, key, origin, answer, exclude)
+            await _medications(out, fetcher)
+    except TimeoutError:
+        for key in [*missing, *paged]:
+            if key not in out.origin and key not in out.problems:
+                out.problems[key] = f"the FHIR server {server} did not answer in time"
+        _medication_gaps(out)
     return out
+
+
+def _add(
+    out: Gathered, key: str, origin: Origin, found: list[dict[str, Any]], exclude: frozenset[str]
+) -> None:
+    kept = [
+        r
+        for r in found
+        if r.get("resourceType") != "OperationOutcome"
+        and f"{r.get('resourceType')}/{r.get('id')}" not in exclude
+    ]
+    out.origin[key] = origin
+    out.counts[key] = sum(1 for r in kept if r.get("resourceType") == RESOURCE_TYPES[key])
+    out.resources.extend(kept)
+
+
+# --- Medications behind a reference ---------------------------------------------------------------
+
+
+def _reference_id(reference: str) -> str:
+    return reference.rstrip("/").rpartition("/")[2].removeprefix("urn:uuid:")
+
+
+def _unresolved(out: Gathered) -> dict[str, str]:
+    """`medicationReference`s (not contained) whose Medication was not read: id -> reference."""
+    have = {r.get("id") for r in out.resources if r.get("resourceType") == "Medication"}
+    wanted: dict[str, str] = {}
+    for resource in out.resources:
+        ref = resource.get("medicationReference")
+        if not isinstance(ref, Mapping) or not isinstance(ref.get("reference"), str):
+            continue
+        reference: str = ref["reference"]
+        if reference.startswith("#"):
+            continue  # contained: read with its resource
+        rid = _reference_id(reference)
+        if rid not in have:
+            wanted[rid] = reference
+    return wanted
+
+
+async def _medications(out: Gathered, fetcher: FhirFetcher) -> None:
+    wanted = _unresolved(out)
+    readable = {
+        rid: ref
+        for rid, ref in wanted.items()
+        if ref.startswith("Medication/") or (ref.startswith("http") and under(ref, fetcher.base))
+    }
+    reads = list(readable)[:MAX_MEDICATION_READS]
+
+    async def one(rid: str) -> dict[str, Any] | None:
+        try:
+            found = await fetcher.read("Medication", rid)
+        except FetchError:
+            return None
+        return found if found.get("resourceType") == "Medication" else None
+
+    for med in await asyncio.gather(*(one(rid) for rid in reads)):
+        if med is not None:
+            out.resources.append(med)
+    _medication_gaps(out)
+
+
+def _medication_gaps(out: Gathered) -> None:
+    wanted = _unresolved(out)
+    if wanted:
+        shown = ", ".join(sorted(wanted.values())[:5])
+        out.gaps.append(
+            f"{len(wanted)} medication reference(s) could not be read ({shown}): a "
+            "bone-modifying agent given or planned under them is not known to this service"
+        )

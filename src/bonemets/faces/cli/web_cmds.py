@@ -152,6 +152,27 @@ def register(app: typer.Typer) -> None:
         except NotFound:
             fail("patient", f"no patient record {patient!r}")
 
+    @user_app.command("link-ehr")
+    def user_link_ehr(
+        username: Annotated[str, typer.Argument(help="The bonemets care-team account.")],
+        issuer: Annotated[str, typer.Option(help="The issuer (iss) of the EHR's or IdP's tokens.")],
+        subject: Annotated[
+            str,
+            typer.Option(help="The EHR user: its fhirUser (e.g. Practitioner/123), else sub."),
+        ],
+    ) -> None:
+        """Link an EHR user to a bonemets account (SMART launches and /fhir bearer tokens)."""
+        from bonemets.adapters.storage.repository import Database
+        from bonemets.config import Settings
+        from bonemets.service import accounts, ehr
+
+        db = Database(Settings.from_env().database_url)
+        try:
+            ehr.link_identity(db, username, issuer, subject)
+        except accounts.AccountError as exc:
+            fail(exc.field, exc.message)
+        console.print(f"{subject} of {issuer} is now bonemets user {username!r}.")
+
     @db_app.command("upgrade")
     def db_upgrade() -> None:
         """Create or migrate the schema of the configured database."""

@@ -17,7 +17,7 @@ from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
 from bonemets.core.errors import InputError
 from bonemets.faces.cds import router as cds_router
-from bonemets.faces.web import api, fhir_api, learn, pages, simulator
+from bonemets.faces.web import api, fhir_api, learn, pages, simulator, smart
 from bonemets.faces.web.deps import Context, NotSignedIn
 from bonemets.service.accounts import AccountError
 from bonemets.service.care import AccessDenied
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(fhir_api.router)
+    app.include_router(smart.router)  # SMART app launch, SMART discovery, EHR identifier links
     app.include_router(pages.router)
     app.include_router(learn.router)
     app.include_router(simulator.router)

@@ -78,12 +78,12 @@ def downgrade() -> None:
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_index("ix_notifications_status")
     op.drop_table("notifications")
-    with op.batch_alter_table("alerts", schema=None) as batch_op:
-        for column in ("escalated_at", "last_seen_at", "repeats", "signals", "kind"):
-            batch_op.drop_column(column)
-    with op.batch_alter_table("entries", schema=None) as batch_op:
-        batch_op.drop_column("override")
-        batch_op.drop_column("origin")
-    with op.batch_alter_table("teams", schema=None) as batch_op:
-        for column in ("webhook_url", "escalation_email", "alert_email"):
-            batch_op.drop_column(column)
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), never a batch copy: on SQLite a copy
+    # drops the table, which foreign keys refuse (teams) or cascade into other tables' rows.
+    for table, columns in (
+        ("alerts", ("escalated_at", "last_seen_at", "repeats", "signals", "kind")),
+        ("entries", ("override", "origin")),
+        ("teams", ("webhook_url", "escalation_email", "alert_email")),
+    ):
+        for column in columns:
+            op.drop_column(table, column)
