@@ -22,6 +22,8 @@ from bonemets.core.pathway import Assessment, assess, assess_with_triage
 from bonemets.core.record import Lab, Record, SymptomReport
 from bonemets.core.triage import TriageResult
 from bonemets.core.triage.engine import input_error
+from bonemets.service import validation
+from bonemets.service.audit import audited_input
 
 # What a clinician may add to a record through the app (symptom reports come from patients).
 CLINICIAN_KINDS = tuple(k for k in KINDS if k != "symptom_report")
@@ -75,6 +77,8 @@ def authorize(db: Database, s: Session, user: t.User, patient_id: str, what: str
     """The patient, if `user` may act on the record; audited either way. A refusal is recorded
     in its own transaction (so it survives the caller's rollback) and looks like a missing
     record to the caller."""
+    if not validation.lookup_safe(patient_id):  # no such record can exist: not looked up
+        raise deny(db, user, patient_id, what)
     return _allow(db, s, user, s.get(t.Patient, patient_id), patient_id, what)
 
 
@@ -83,6 +87,8 @@ def authorize_record(
 ) -> tuple[t.Patient, RecordKey]:
     """`authorize`, reading the key of the record's current state in the same query (for the
     record cache)."""
+    if not validation.lookup_safe(patient_id):  # no such record can exist: not looked up
+        raise deny(db, user, patient_id, what)
     found = repo.patient_and_key(s, patient_id)
     patient = _allow(db, s, user, found[0] if found else None, patient_id, what)
     assert found is not None
@@ -168,6 +174,7 @@ class Submitted:
     alert_id: int | None
 
 
+@audited_input("write symptom report")
 def submit_report(
     db: Database,
     settings: Settings,
@@ -181,6 +188,7 @@ def submit_report(
     context of the record, alert the team when the level asks for it. All or nothing: in its
     own transaction, or in the caller's unit of work `s`."""
     refuse_nul(data)
+    validation.check_payload(data)
     today = settings.today()
     try:
         report = SymptomReport.model_validate(
@@ -200,6 +208,7 @@ def submit_report(
             raise _field_error(exc, f"labs[{i}].") from None
         if labs[-1].date > today:
             raise InputError(f"labs[{i}].date", "a result cannot be dated in the future")
+    validation.check_report(report, labs, today)
 
     with db.unit(s) as s:
         patient, key_before = authorize_record(db, s, user, patient_id, "write symptom report")
@@ -262,6 +271,7 @@ def _record_after(
 # --- Clinician: entries, alerts, worklist -------------------------------------------------------
 
 
+@audited_input("write {kind}")
 def record_entry(
     db: Database,
     settings: Settings,
@@ -276,6 +286,7 @@ def record_entry(
     if kind not in CLINICIAN_KINDS:
         raise InputError("kind", f"expected one of {', '.join(CLINICIAN_KINDS)}")
     refuse_nul(data)
+    validation.check_payload(data)
     try:
         model = parse_entry(kind, data)
     except ValidationError as exc:
@@ -283,6 +294,7 @@ def record_entry(
     today = settings.today()
     if entry_date(model) > today:
         raise InputError("date", f"{entry_date(model)} is in the future (today is {today})")
+    validation.check_entry(kind, model, today)
     with db.transaction() as s:
         patient, key_before = authorize_record(db, s, user, patient_id, f"write {kind}")
         before = db.records.get(patient_id, key_before)
@@ -293,12 +305,14 @@ def record_entry(
     return assessment
 
 
+@audited_input("write acknowledge alert {alert_id}")
 def acknowledge(db: Database, user: t.User, alert_id: int, action_taken: str) -> t.Alert:
     if user.role not in ("clinician", "admin"):
         raise deny(db, user, None, f"write acknowledge alert {alert_id} (role {user.role})")
     if not 0 < alert_id < 2**31:  # the database's integer range; such an alert cannot exist
         raise deny(db, user, None, f"write acknowledge alert {alert_id}")
     refuse_nul(action_taken, "action_taken")
+    validation.check_payload(action_taken, "action_taken")
     action_taken = action_taken.strip()
     with db.transaction() as s:
         try:

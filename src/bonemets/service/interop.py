@@ -13,14 +13,21 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bonemets.adapters.fhir import ImportResult, fhir_to_records, record_to_fhir, resource_id
+from bonemets.adapters.fhir import (
+    ImportResult,
+    Refusal,
+    fhir_to_records,
+    record_to_fhir,
+    resource_id,
+)
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.records import entries_of, profile_of
 from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
+from bonemets.core.errors import InputError
 from bonemets.core.record import Record
-from bonemets.service import care
+from bonemets.service import care, validation
 
 Outcome = Literal["created", "updated", "unchanged", "refused"]
 
@@ -45,14 +52,29 @@ def import_resources(
     the others go on); idempotent (entries already stored, by content, are not added again)."""
     result = fhir_to_records(resources)
     report = ImportReport(fhir=result)
+    today = settings.today()
+    _refuse_out_of_bounds(result, today)
     for patient_id in result.refused_patients:
         report.outcomes[patient_id] = "refused"
-    today = settings.today()
     for patient_id, record in result.records.items():
         with db.transaction() as s:
             report.outcomes[patient_id], added = _store(s, record, team, today)
             report.added_entries += added
     return report
+
+
+def _refuse_out_of_bounds(result: ImportResult, today: dt.date) -> None:
+    """The import's side of the one validation boundary: a record whose id is not a FHIR id,
+    or with a value the app would refuse (a date before 1900, an implausible dose, a stop
+    before its start, ...), is refused whole, naming the field, like a malformed resource."""
+    for patient_id, record in list(result.records.items()):
+        try:
+            validation.check_record(record, today)
+        except InputError as exc:
+            reason = f"{exc.field}: {exc.message}"
+            del result.records[patient_id]
+            result.refused_patients[patient_id] = reason
+            result.refusals.append(Refusal(patient_id, "Patient", patient_id, reason))
 
 
 def _store(s: Session, record: Record, team: str, today: dt.date) -> tuple[Outcome, int]:

@@ -81,7 +81,7 @@ def search(
         return _outcome(404, "not-supported", f"{rtype} is not served here")
     if rtype == "Patient" and patient is None:
         patient = request.query_params.get("_id")
-    base = str(request.base_url).rstrip("/") + "/fhir"
+    base = ctx.settings.public_url + "/fhir"  # configured, never the request's Host header
     bundle: dict[str, Any] = interop.search(
         ctx.db, who.user, rtype, patient=patient or subject, code=code, dates=date or [],
         base_url=base,
