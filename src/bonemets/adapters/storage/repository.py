@@ -769,13 +769,13 @@ def user_sessions(s: Session, user_id: int) -> list[t.Session]:
 
 _TOUCH_SESSION = (
     update(t.Session)
-    .where(t.Session.token_hash == bindparam("token_hash"))
+    .where(t.Session.token_hash == bindparam("the_hash"))
     .values(last_seen_at=bindparam("now"))
 )
 
 
 def touch_session(s: Session, token_hash: str, now: dt.datetime) -> None:
-    s.connection().execute(_TOUCH_SESSION, {"token_hash": token_hash, "now": now})
+    s.connection().execute(_TOUCH_SESSION, {"the_hash": token_hash, "now": now})
 
 
 # The login throttle: one row per key, locked by the statement that reads it (an upsert that
