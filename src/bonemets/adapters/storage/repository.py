@@ -605,8 +605,9 @@ def write_pending_audit(s: Session) -> None:
         return
     conn = s.connection()
     head = conn.execute(_LOCK_HEAD).first()
-    if head is None:  # a database created without the migrations: start the chain
-        conn.execute(insert(t.AuditHead).values(id=1, seq=0, hash=GENESIS))
+    if head is None:  # an emptied table (or no migration): start the chain, once
+        start = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(t.AuditHead)
+        conn.execute(start.values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing())
         head = conn.execute(_LOCK_HEAD).one()
     seq, prev = int(head[0]), str(head[1])
     for row in rows:

@@ -63,13 +63,18 @@ def upgrade() -> None:
 
 def _chain_existing_rows() -> tuple[int, str]:
     bind = op.get_bind()
+    # Typed as the app's model, so values come back as the app reads them (the hash is over
+    # those: a datetime, not SQLite's text of it).
     log = sa.table(
         "audit_log",
-        *(sa.column(name) for name in ("id", "at", "user_id", "username", "action")),
-        *(sa.column(name) for name in ("patient_id", "what", "allowed", "client")),
-        sa.column("seq"),
-        sa.column("prev_hash"),
-        sa.column("hash"),
+        sa.column("id", sa.Integer()),
+        sa.column("at", TZ),
+        sa.column("user_id", sa.Integer()),
+        *(sa.column(name, sa.String()) for name in ("username", "action", "patient_id")),
+        sa.column("what", sa.Text()),
+        sa.column("allowed", sa.Boolean()),
+        *(sa.column(name, sa.String()) for name in ("client", "prev_hash", "hash")),
+        sa.column("seq", sa.BigInteger()),
     )
     update = (
         sa.update(log)
