@@ -68,6 +68,7 @@ _ERROR_DOCS: dict[int, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "Not signed in"},
     403: {"model": ErrorOut, "description": "Missing or wrong CSRF token (writes)"},
     404: {"model": ErrorOut, "description": "No such record, or not yours to see"},
+    413: {"model": ErrorOut, "description": "The body is over the size limit"},
     422: {"model": InputErrorOut, "description": "Bad input: the field and what is wrong with it"},
     429: {"model": ErrorOut, "description": "Too many failed logins"},
 }
@@ -85,7 +86,7 @@ def json_response(body: bytes, status_code: int = 200) -> Response:
 
 
 READ = errors(401, 404, 422)  # a signed-in read of one patient's data
-WRITE = errors(400, 401, 403, 404, 422)  # a signed-in write with a JSON body and the CSRF header
+WRITE = errors(400, 401, 403, 404, 413, 422)  # a signed-in write with a JSON body and the CSRF header
 
 
 class Login(BaseModel):
@@ -121,7 +122,7 @@ def _session_out(who: SignedIn) -> SessionOut:
 @router.post(
     "/session",
     response_model=SessionOut,
-    responses=errors(400, 401, 422, 429),
+    responses=errors(400, 401, 413, 422, 429),
 )
 def login(
     body: Login, request: Request, response: Response, ctx: Context = Depends(context)
@@ -182,7 +183,7 @@ def logout(
 # --- Triage (stateless: the contract of shared/spec/triage.md) ------------------------------
 
 
-@router.post("/triage", responses=errors(400, 422))
+@router.post("/triage", responses=errors(400, 413, 422))
 def triage_report(
     report: dict[str, Any] = Body(..., description="A triage report (shared/spec/triage.md)"),
 ) -> dict[str, Any]:
