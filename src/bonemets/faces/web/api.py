@@ -86,7 +86,9 @@ def json_response(body: bytes, status_code: int = 200) -> Response:
 
 
 READ = errors(401, 404, 422)  # a signed-in read of one patient's data
-WRITE = errors(400, 401, 403, 404, 413, 422)  # a signed-in write with a JSON body and the CSRF header
+WRITE = errors(
+    400, 401, 403, 404, 413, 422
+)  # a signed-in write with a JSON body and the CSRF header
 
 
 class Login(BaseModel):
