@@ -410,7 +410,7 @@ def build(
         ids = [pid for pid in s.scalars(select(t.Patient.id).order_by(t.Patient.id))]
         others = [pid for pid in ids if pid != demo_patient]
         for i, pid in enumerate(others[: max(0, patient_logins - 1)]):
-            login = Login(f"load-patient-{i:03d}", f"bonemets-load-patient-{i:03d}", pid)
+            login = Login(f"load-patient-{i:03d}", f"bonemets-load-{i:03d}-bluebell", pid)
             accounts.create_user(
                 s, username=login.username, password=login.password, role="patient", patient_id=pid
             )
