@@ -1,6 +1,6 @@
-"""Server-rendered pages: the patient portal and the clinician app (signing in: account.py).
-Pages work without
-JavaScript (the timeline chart is the only script) and on a phone."""
+"""Server-rendered pages: the patient portal and the clinician app (signing in and the account
+page: account.py). Pages work without JavaScript (the timeline chart is the only script) and on
+a phone."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def _home_for(who: SignedIn) -> str:
     return "/portal" if who.user.role == "patient" else "/worklist"
 
 
-# --- Login ------------------------------------------------------------------------------------
+# --- Home -------------------------------------------------------------------------------------
 
 
 @router.get("/", response_model=None)
