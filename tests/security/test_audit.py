@@ -167,3 +167,37 @@ def test_the_cli_lists_and_verifies(
         s.execute(delete(t.AuditEvent).where(t.AuditEvent.what == "cli 1"))
     broken = runner.invoke(cli, ["audit", "verify"])
     assert broken.exit_code == 1 and "missing" in broken.output
+
+
+def test_cli_second_factor_password_and_sign_out(
+    db: Database, db_url: str, people: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyotp
+
+    from bonemets.service import accounts
+
+    monkeypatch.setenv("BONEMETS_DATABASE_URL", db_url)
+    secret = pyotp.random_base32()
+    monkeypatch.setattr(accounts, "new_totp_secret", lambda: secret)
+    runner = CliRunner()
+    code = pyotp.TOTP(secret).now()
+    wrong = runner.invoke(cli, ["user", "totp", "nurse-a", "--code-stdin"], input="000000\n")
+    assert wrong.exit_code == 2 and "does not match" in wrong.output
+    done = runner.invoke(cli, ["user", "totp", "nurse-a", "--code-stdin"], input=f"{code}\n")
+    assert done.exit_code == 0 and secret in done.output, done.output
+    patient = runner.invoke(cli, ["user", "totp", "user-a", "--code-stdin"], input=f"{code}\n")
+    assert patient.exit_code == 2
+    weak = runner.invoke(cli, ["user", "password", "nurse-a", "--password-stdin"], input="a" * 12)
+    assert weak.exit_code == 2 and "easy to guess" in weak.output
+    good = runner.invoke(
+        cli, ["user", "password", "nurse-a", "--password-stdin"], input="mauve tugboat seventeen\n"
+    )
+    assert good.exit_code == 0
+    assert runner.invoke(cli, ["user", "sign-out", "nurse-b"]).exit_code == 0
+    assert runner.invoke(cli, ["user", "totp", "nurse-a", "--disable"]).exit_code == 0
+    with db.transaction() as s:
+        user = repo.user_by_name(s, "nurse-a")
+        assert user is not None and user.totp_secret is None
+    counted = _actions(db)
+    assert counted["totp_enabled"] == 1 and counted["totp_disabled"] == 1
+    assert counted["password_changed"] == 1 and counted["logout_all"] == 1
