@@ -35,6 +35,8 @@ async def echo(scope: Scope, receive: Receive, send: Send) -> None:
             break
     if scope["path"] == "/slow":
         await anyio.sleep(5)
+    if scope["path"] == "/fail":
+        raise LookupError("the route failed")
     await _reply(send, 200, str(size).encode())
 
 
@@ -111,3 +113,15 @@ def test_writes_have_no_overall_deadline(path: str) -> None:
             assert answer.status_code == 200 and answer.text == "3"
 
     anyio.run(run)
+
+
+def test_a_failing_read_raises_its_own_error() -> None:
+    """The deadline's task group does not wrap the route's error (the server's 500 handling
+    and tests see the error itself)."""
+
+    async def run() -> None:
+        async with _client() as client:
+            await client.get("/fail")
+
+    with pytest.raises(LookupError):
+        anyio.run(run)

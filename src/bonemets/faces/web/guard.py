@@ -142,17 +142,23 @@ class RequestGuard:
     async def _with_deadline(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
         """Run the route; if it has not started answering by the deadline, answer 503 for it
         (a route blocked in a worker thread finishes there, its answer dropped)."""
-        async with anyio.create_task_group() as group:
+        try:
+            async with anyio.create_task_group() as group:
 
-            async def run() -> None:
-                await self.app(scope, receive, exchange.send)
-                group.cancel_scope.cancel()
+                async def run() -> None:
+                    await self.app(scope, receive, exchange.send)
+                    group.cancel_scope.cancel()
 
-            group.start_soon(run)
-            await anyio.sleep(self.limits.read_seconds)
-            if not exchange.started:
-                await exchange.refuse(503, "the request took too long; try again")
-                group.cancel_scope.cancel()
+                group.start_soon(run)
+                await anyio.sleep(self.limits.read_seconds)
+                if not exchange.started:
+                    await exchange.refuse(503, "the request took too long; try again")
+                    group.cancel_scope.cancel()
+        except BaseExceptionGroup as failed:
+            # The route's own error, as it would reach the server without the task group.
+            if len(failed.exceptions) == 1:
+                raise failed.exceptions[0] from None
+            raise
 
 
 def _content_length(scope: Scope) -> int | None:
