@@ -440,6 +440,8 @@ def server(url: str, *, workers: int, log: Path) -> Iterator[str]:
         BONEMETS_DATABASE_URL=url,
         BONEMETS_SECRET_KEY=secrets.token_urlsafe(32),  # the same in every worker
         BONEMETS_SECURE_COOKIES="0",  # plain http on loopback
+        # Every simulated clinician signs in as the one demo clinician: one session each.
+        BONEMETS_MAX_SESSIONS="10000",
     )
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "bonemets.faces.web.app:create_app",

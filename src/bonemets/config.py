@@ -53,7 +53,7 @@ class Settings:
     BONEMETS_MAX_BODY_KB    largest request body for the app's pages and API (default 64)
     BONEMETS_CDS_MAX_BODY_KB  largest request body for /cds-services (default 20480)
     BONEMETS_REQUEST_TIMEOUT  seconds a read (GET) may take, and a client may take to send a
-                            body, before the answer is 503/408 (default 30)
+                            body, before the answer is 503/408 (default 60)
     """
 
     database_url: str = ""
@@ -74,7 +74,7 @@ class Settings:
     hsts_seconds: int = 31_536_000
     max_body_kb: int = 64
     cds_max_body_kb: int = 20_480
-    request_timeout_seconds: float = 30.0
+    request_timeout_seconds: float = 60.0
     fixed_today: dt.date | None = None  # tests and recorded demos pin "today"
     # The care team's contact numbers for the printed care plan ("Label: number; ...").
     team_contacts: str = ""
@@ -109,7 +109,7 @@ class Settings:
             "login_max_delay_minutes": float(env.get("BONEMETS_LOGIN_MAX_DELAY_MINUTES", "15")),
             "max_body_kb": int(env.get("BONEMETS_MAX_BODY_KB", "64")),
             "cds_max_body_kb": int(env.get("BONEMETS_CDS_MAX_BODY_KB", "20480")),
-            "request_timeout_seconds": float(env.get("BONEMETS_REQUEST_TIMEOUT", "30")),
+            "request_timeout_seconds": float(env.get("BONEMETS_REQUEST_TIMEOUT", "60")),
         }
         if env.get("BONEMETS_SECRET_KEY"):
             values["secret_key"] = env["BONEMETS_SECRET_KEY"]

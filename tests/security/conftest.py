@@ -4,6 +4,7 @@ people (two teams, each with a clinician and a patient, and an admin)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -38,3 +39,31 @@ def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     from bonemets.service import accounts
 
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+class Clock:
+    """The app's clock (`tables.utcnow`), standing still until moved: the login throttle's
+    delays then pass when a test says so, not when a busy machine happens to be slow."""
+
+    def __init__(self) -> None:
+        import datetime as dt
+
+        from bonemets.adapters.storage import tables as t
+
+        self.now = t.utcnow()
+        self._step = dt.timedelta
+
+    def __call__(self) -> Any:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += self._step(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    from bonemets.adapters.storage import tables as t
+
+    frozen = Clock()
+    monkeypatch.setattr(t, "utcnow", frozen)
+    return frozen

@@ -25,7 +25,7 @@ from bonemets.config import Settings
 from bonemets.faces.cli.web_cmds import uvicorn_options
 from bonemets.faces.web.app import create_app
 from bonemets.service import accounts
-from tests.security.conftest import sign_in
+from tests.security.conftest import Clock, sign_in
 from tests.web.conftest import PASSWORD
 
 WRONG = "not the password at all"
@@ -36,18 +36,11 @@ def _actions(db: Database) -> Counter[str]:
         return Counter(e.action for e in repo.audit_events(s, limit=10_000))
 
 
-def _unblock(db: Database) -> None:
-    """Let the delay pass (instead of sleeping through it)."""
-    past = t.utcnow() - dt.timedelta(seconds=1)
-    with db.transaction() as s:
-        s.execute(update(t.LoginThrottle).values(blocked_until=past))
-
-
 # --- The throttle -------------------------------------------------------------------------------
 
 
 def test_parallel_guesses_cannot_pass_the_limit(
-    db: Database, settings: Settings, people: dict[str, str]
+    db: Database, settings: Settings, people: dict[str, str], clock: Clock
 ) -> None:
     """15 guesses at once from one client: the limit (5) is checked and charged in one locked
     step, so at most 5 passwords are checked; the others are told to wait."""
@@ -74,7 +67,7 @@ def test_parallel_guesses_cannot_pass_the_limit(
 
 
 def test_backoff_doubles_and_never_locks_out(
-    db: Database, settings: Settings, people: dict[str, str]
+    db: Database, settings: Settings, people: dict[str, str], clock: Clock
 ) -> None:
     def attempt(password: str) -> accounts.SignIn:
         return accounts.sign_in(db, settings, username="nurse-a", password=password, client="c1")
@@ -84,26 +77,35 @@ def test_backoff_doubles_and_never_locks_out(
     waits = []
     for _ in range(4):
         waits.append(attempt(WRONG).retry_after)  # refused: waiting out the delay
-        _unblock(db)
+        clock.advance(waits[-1] or 0)
         assert attempt(WRONG).retry_after is None  # checked once the delay has passed
     assert waits == [1, 2, 4, 8]
-    assert attempt(PASSWORD).retry_after is not None  # even the right one waits ...
-    _unblock(db)
+    refused = attempt(PASSWORD)  # even the right one waits ...
+    assert refused.retry_after == 16
+    clock.advance(16)
     assert attempt(PASSWORD).ok  # ... and then works: a delay, not a lockout
     assert attempt(WRONG).retry_after is None  # and the account's counter starts again
 
 
-def test_the_delay_is_capped(db: Database, settings: Settings, people: dict[str, str]) -> None:
+def test_the_delay_is_capped(
+    db: Database, settings: Settings, people: dict[str, str], clock: Clock
+) -> None:
     capped = Settings(**{**vars(settings), "login_max_delay_minutes": 0.1})
-    for _ in range(12):
+    waits = []
+    for _ in range(14):
         outcome = accounts.sign_in(db, capped, username="nurse-a", password=WRONG, client="c2")
         if outcome.retry_after is not None:
-            assert outcome.retry_after <= 6
-            _unblock(db)
+            waits.append(outcome.retry_after)
+            clock.advance(outcome.retry_after)
+    assert waits == [1, 2, 4, 6, 6]
+    clock.advance(3600)  # an hour without a failure: forgotten
+    for _ in range(settings.login_attempts):
+        outcome = accounts.sign_in(db, capped, username="nurse-a", password=WRONG, client="c2")
+        assert outcome.retry_after is None
 
 
 def test_an_attacker_elsewhere_cannot_lock_the_owner_out(
-    client: TestClient, db: Database, settings: Settings
+    client: TestClient, db: Database, settings: Settings, clock: Clock
 ) -> None:
     sign_in(client, "nurse-a")  # the owner's browser: it now carries a device cookie
     device = client.cookies.get("bm_device")
@@ -132,7 +134,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def served(db: Database, settings: Settings, people: dict[str, str]) -> Iterator[
+def served(db: Database, settings: Settings, people: dict[str, str], clock: Clock) -> Iterator[
     dict[str, str]
 ]:  # fmt: skip
     """The app under uvicorn on loopback, twice: as `serve` runs it without a trusted proxy,
