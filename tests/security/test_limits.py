@@ -4,8 +4,9 @@ route has read it, and what the route sends after the guard answered is dropped.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import anyio
 import httpx
@@ -40,6 +41,24 @@ async def echo(scope: Scope, receive: Receive, send: Send) -> None:
     await _reply(send, 200, str(size).encode())
 
 
+def _run(main: Callable[[], Awaitable[None]]) -> None:
+    """`anyio.run(main)` in a thread of its own: earlier tests in the same process (Playwright's
+    sync API) may leave an event loop running in this one."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            anyio.run(main)
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
 def _client() -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=RequestGuard(echo, LIMITS))
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
@@ -69,7 +88,7 @@ def test_bodies_within_and_over_the_limit() -> None:
             bad = await client.post("/", content=b"x", headers={"content-length": "ten"})
             assert bad.status_code == 400
 
-    anyio.run(run)
+    _run(run)
 
 
 def test_a_slow_read_is_answered_at_the_deadline() -> None:
@@ -81,7 +100,7 @@ def test_a_slow_read_is_answered_at_the_deadline() -> None:
             assert time.monotonic() - started < 3
             assert (await client.get("/")).status_code == 200
 
-    anyio.run(run)
+    _run(run)
 
 
 def test_a_trickling_body_is_answered_408() -> None:
@@ -96,7 +115,7 @@ def test_a_trickling_body_is_answered_408() -> None:
             answer = await client.post("/", content=trickle())  # type: ignore[arg-type]
             assert answer.status_code == 408
 
-    anyio.run(run)
+    _run(run)
 
 
 @pytest.mark.parametrize("path", ["/", "/slow"])
@@ -112,7 +131,7 @@ def test_writes_have_no_overall_deadline(path: str) -> None:
                 answer = await client.post(path, content=b"abc")
             assert answer.status_code == 200 and answer.text == "3"
 
-    anyio.run(run)
+    _run(run)
 
 
 def test_a_failing_read_raises_its_own_error() -> None:
@@ -124,4 +143,4 @@ def test_a_failing_read_raises_its_own_error() -> None:
             await client.get("/fail")
 
     with pytest.raises(LookupError):
-        anyio.run(run)
+        _run(run)
