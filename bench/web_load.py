@@ -410,7 +410,7 @@ def build(
         ids = [pid for pid in s.scalars(select(t.Patient.id).order_by(t.Patient.id))]
         others = [pid for pid in ids if pid != demo_patient]
         for i, pid in enumerate(others[: max(0, patient_logins - 1)]):
-            login = Login(f"load-patient-{i:03d}", f"bonemets-load-patient-{i:03d}", pid)
+            login = Login(f"load-patient-{i:03d}", f"bonemets-load-{i:03d}-bluebell", pid)
             accounts.create_user(
                 s, username=login.username, password=login.password, role="patient", patient_id=pid
             )
@@ -440,6 +440,8 @@ def server(url: str, *, workers: int, log: Path) -> Iterator[str]:
         BONEMETS_DATABASE_URL=url,
         BONEMETS_SECRET_KEY=secrets.token_urlsafe(32),  # the same in every worker
         BONEMETS_SECURE_COOKIES="0",  # plain http on loopback
+        # Every simulated clinician signs in as the one demo clinician: one session each.
+        BONEMETS_MAX_SESSIONS="10000",
     )
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "bonemets.faces.web.app:create_app",

@@ -7,6 +7,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def default_data_dir() -> Path:
@@ -25,12 +26,10 @@ class Settings:
     BONEMETS_SESSION_HOURS  session lifetime (default 8)
     BONEMETS_ESCALATE_MINUTES  emergency/urgent alerts unacknowledged this long are marked
                             escalated (default 30)
-    BONEMETS_SECURE_COOKIES set to 0 only for plain-http local demos (default 1)
+    BONEMETS_SECURE_COOKIES set to 0 only for plain-http local demos (default 1); when on, every
+                            cookie is Secure and HSTS is sent
     BONEMETS_TEAM_CONTACTS  the team's numbers ("Label: number; ..."): the care plan, and
                             tap-to-call links on the patient's emergency screen
-    BONEMETS_PUBLIC_URL     our base URL as people, EHRs and browsers reach it (e.g.
-                            https://bonemets.hospital.org): links in notifications, SMART and
-                            FHIR; default: each request's own (notifications: a relative link)
 
     Notifications (see README, "Alerts and notifications"): alerts at or above
     BONEMETS_NOTIFY_LEVEL (default urgent) go to every configured channel.
@@ -60,6 +59,32 @@ class Settings:
                             only), "scope"}
     BONEMETS_SMART_STANDALONE_ISS  the EHR a standalone launch (/smart/launch without iss) uses
     CDS Hooks settings (BONEMETS_CDS_*) are read by the CDS service: faces/cds/service.py.
+
+    Security (docs/security.md):
+    BONEMETS_PUBLIC_URL     the app's address as users reach it, e.g. https://bonemets.example.org;
+                            every absolute link (FHIR fullUrl, calendar, SMART, notifications) is
+                            built from it, never from the request's Host header (default
+                            http://localhost:8000)
+    BONEMETS_ALLOWED_HOSTS  Host header values accepted, comma-separated ("*" for any); default
+                            the public URL's host and loopback names
+    BONEMETS_TRUSTED_PROXIES  addresses or networks of the reverse proxies whose X-Forwarded-For
+                            is believed (comma-separated); default none: the client address is the
+                            connection's own
+    BONEMETS_IDLE_MINUTES   a session ends after this long without a request (default 30)
+    BONEMETS_MAX_SESSIONS   sessions one user may hold at once; a new sign-in ends the oldest
+                            beyond it (default 3)
+    BONEMETS_HSTS_SECONDS   Strict-Transport-Security max-age when cookies are Secure (default one
+                            year; 0 turns it off)
+    BONEMETS_LOGIN_ATTEMPTS failed sign-ins allowed per account and client before each further
+                            one is delayed (default 5; the account from unknown devices gets 4x,
+                            one client address across accounts 20x)
+    BONEMETS_LOGIN_WINDOW_MINUTES  failures are forgotten after this long without one (default 60)
+    BONEMETS_LOGIN_MAX_DELAY_MINUTES  the longest delay between tries (default 15): the delay
+                            doubles with each failure past the limit, never a lockout
+    BONEMETS_MAX_BODY_KB    largest request body for the app's pages and API (default 64)
+    BONEMETS_CDS_MAX_BODY_KB  largest request body for /cds-services (default 20480)
+    BONEMETS_REQUEST_TIMEOUT  seconds a read (GET) may take, and a client may take to send a
+                            body, before the answer is 503/408 (default 60)
     """
 
     database_url: str = ""
@@ -68,12 +93,22 @@ class Settings:
     session_hours: float = 8.0
     escalate_minutes: float = 30.0
     secure_cookies: bool = True
-    login_attempts: int = 5  # failed logins allowed per username and address ...
-    login_window_minutes: float = 15.0  # ... within this window
+    login_attempts: int = 5
+    login_window_minutes: float = 60.0
+    login_max_delay_minutes: float = 15.0
+    public_url: str = "http://localhost:8000"
+    # Tests and direct construction accept any Host; from_env() defaults to the public URL's.
+    allowed_hosts: tuple[str, ...] = ("*",)
+    trusted_proxies: str = ""
+    idle_minutes: float = 30.0
+    max_sessions: int = 3
+    hsts_seconds: int = 31_536_000
+    max_body_kb: int = 64
+    cds_max_body_kb: int = 20_480
+    request_timeout_seconds: float = 60.0
     fixed_today: dt.date | None = None  # tests and recorded demos pin "today"
     # The care team's contact numbers for the printed care plan ("Label: number; ...").
     team_contacts: str = ""
-    public_url: str | None = None
     notify_level: str = "urgent"
     smtp_url: str = ""
     mail_from: str = "bonemets@localhost"
@@ -108,6 +143,7 @@ class Settings:
             object.__setattr__(
                 self, "database_url", f"sqlite:///{self.data_dir / 'bonemets.sqlite3'}"
             )
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -119,6 +155,17 @@ class Settings:
             "escalate_minutes": float(env.get("BONEMETS_ESCALATE_MINUTES", "30")),
             "secure_cookies": env.get("BONEMETS_SECURE_COOKIES", "1") != "0",
             "team_contacts": env.get("BONEMETS_TEAM_CONTACTS", ""),
+            "public_url": env.get("BONEMETS_PUBLIC_URL", "http://localhost:8000"),
+            "trusted_proxies": env.get("BONEMETS_TRUSTED_PROXIES", "").strip(),
+            "idle_minutes": float(env.get("BONEMETS_IDLE_MINUTES", "30")),
+            "max_sessions": int(env.get("BONEMETS_MAX_SESSIONS", "3")),
+            "hsts_seconds": int(env.get("BONEMETS_HSTS_SECONDS", "31536000")),
+            "login_attempts": int(env.get("BONEMETS_LOGIN_ATTEMPTS", "5")),
+            "login_window_minutes": float(env.get("BONEMETS_LOGIN_WINDOW_MINUTES", "60")),
+            "login_max_delay_minutes": float(env.get("BONEMETS_LOGIN_MAX_DELAY_MINUTES", "15")),
+            "max_body_kb": int(env.get("BONEMETS_MAX_BODY_KB", "64")),
+            "cds_max_body_kb": int(env.get("BONEMETS_CDS_MAX_BODY_KB", "20480")),
+            "request_timeout_seconds": float(env.get("BONEMETS_REQUEST_TIMEOUT", "60")),
             "notify_level": env.get("BONEMETS_NOTIFY_LEVEL", "urgent"),
             "smtp_url": env.get("BONEMETS_SMTP_URL", ""),
             "mail_from": env.get("BONEMETS_MAIL_FROM", "bonemets@localhost"),
@@ -146,4 +193,20 @@ class Settings:
         if env.get("BONEMETS_SECRET_KEY"):
             values["secret_key"] = env["BONEMETS_SECRET_KEY"]
         values.update(overrides)
+        if "allowed_hosts" not in values:
+            values["allowed_hosts"] = _allowed_hosts(
+                env.get("BONEMETS_ALLOWED_HOSTS", ""), str(values["public_url"])
+            )
         return cls(**values)  # type: ignore[arg-type]
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _allowed_hosts(setting: str, public_url: str) -> tuple[str, ...]:
+    """The Host values to accept: the setting's list, else the public URL's host and loopback."""
+    listed = tuple(h.strip() for h in setting.split(",") if h.strip())
+    if listed:
+        return listed
+    host = urlsplit(public_url).hostname
+    return tuple(dict.fromkeys([*([host] if host else []), *LOOPBACK_HOSTS]))

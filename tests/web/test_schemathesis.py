@@ -2,11 +2,11 @@
 database (SQLite, and PostgreSQL when BONEMETS_TEST_POSTGRES_URL is set).
 
 Every operation of /api/openapi.json is called with generated input (valid and invalid), signed in
-as a clinician (session cookie, and the X-CSRF-Token header on writes). Checked on each answer: no
-server error, the status code is documented, the content type is documented, and the body matches
-the documented schema. Routes on one patient or alert are called twice: with the generated id
-(almost always 404) and with the id of the clinician's own patient or alert, so that generated
-bodies reach the services and the clinical core.
+as a clinician and as a patient (session cookie, and the X-CSRF-Token header on writes). Checked
+on each answer: no server error, the status code is documented, the content type is documented,
+and the body matches the documented schema. Routes on one patient or alert are called twice:
+with the generated id (almost always 404) and with the id of the team's own patient or alert, so
+that generated bodies reach the services and the clinical core.
 
 Note: `schemathesis.pytest.from_fixture` (lazy schemas) does not work with pytest 9.2 (it sets
 `request.node._nodeid`, which pytest 9.2 no longer has), hence a schema loaded at import time from
@@ -84,12 +84,14 @@ class Api:
 
     app: FastAPI
     alert_id: int
+    username: str = "nurse"
     cookie: str = ""
     csrf: str = ""
 
     def sign_in(self) -> None:
         with TestClient(self.app) as client:
-            response = client.post("/api/session", json={"username": "nurse", "password": PASSWORD})
+            body = {"username": self.username, "password": PASSWORD}
+            response = client.post("/api/session", json=body)
             assert response.status_code == 200, response.text
             self.cookie = response.cookies[SESSION_COOKIE]
             self.csrf = response.json()["csrf_token"]
@@ -111,13 +113,22 @@ def _empty_postgres(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="module", params=["nurse", "patient"])
+def role(request: pytest.FixtureRequest) -> str:
+    """Who calls: the clinician of the patient's team, or the patient."""
+    name: str = request.param
+    return name
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def api(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     pg_database: str | None,
+    role: str,
 ) -> Iterator[Api]:
-    """One database per backend for all operations (seeding and migrating cost seconds)."""
+    """One database per backend and role for all operations (seeding and migrating cost
+    seconds)."""
     if request.param == "sqlite":
         url = f"sqlite:///{Path(tmp_path_factory.mktemp('schemathesis')) / 'api.sqlite3'}"
     elif pg_database is None:
@@ -150,7 +161,7 @@ def api(
             json={"symptoms": [{"code": "limb_weakness", "site": "legs"}]},
             headers={CSRF_HEADER: csrf},
         ).json()["alert_id"]
-    api = Api(app=app, alert_id=alert_id)
+    api = Api(app=app, alert_id=alert_id, username=role)
     api.sign_in()
     yield api
     db.dispose()

@@ -22,6 +22,8 @@ from bonemets.core.pathway import Assessment, assess
 from bonemets.core.pathway.models import AlertSymptom
 from bonemets.core.record import Record
 from bonemets.core.triage.engine import input_error
+from bonemets.service import validation
+from bonemets.service.audit import audited_input
 
 # What a clinician may add to a record through the app (symptom reports come from patients).
 CLINICIAN_KINDS = tuple(k for k in KINDS if k != "symptom_report")
@@ -75,6 +77,8 @@ def authorize(db: Database, s: Session, user: t.User, patient_id: str, what: str
     """The patient, if `user` may act on the record; audited either way. A refusal is recorded
     in its own transaction (so it survives the caller's rollback) and looks like a missing
     record to the caller."""
+    if not validation.lookup_safe(patient_id):  # no such record can exist: not looked up
+        raise deny(db, user, patient_id, what)
     return _allow(db, s, user, s.get(t.Patient, patient_id), patient_id, what)
 
 
@@ -83,6 +87,8 @@ def authorize_record(
 ) -> tuple[t.Patient, RecordKey]:
     """`authorize`, reading the key of the record's current state in the same query (for the
     record cache)."""
+    if not validation.lookup_safe(patient_id):  # no such record can exist: not looked up
+        raise deny(db, user, patient_id, what)
     found = repo.patient_and_key(s, patient_id)
     patient = _allow(db, s, user, found[0] if found else None, patient_id, what)
     assert found is not None
@@ -164,6 +170,7 @@ def _record_after(
 # --- Clinician: entries, alerts, worklist -------------------------------------------------------
 
 
+@audited_input("write acknowledge alert {alert_id}")
 def acknowledge(
     db: Database,
     user: t.User,
@@ -180,6 +187,7 @@ def acknowledge(
     if not 0 < alert_id < 2**31:  # the database's integer range; such an alert cannot exist
         raise deny(db, user, None, f"write acknowledge alert {alert_id}")
     refuse_nul(action_taken, "action_taken")
+    validation.check_payload(action_taken, "action_taken")
     action_taken = action_taken.strip()
     with db.transaction() as s:
         try:

@@ -33,7 +33,8 @@ from bonemets.core.pathway.orders import (
 )
 from bonemets.core.record import BmaDose, Lab, Record, SymptomReport
 from bonemets.core.triage import TriageResult
-from bonemets.service import alerting, notify
+from bonemets.service import alerting, notify, validation
+from bonemets.service.audit import audited_input
 from bonemets.service.care import (
     CLINICIAN_KINDS,
     _cache_after_commit,
@@ -182,6 +183,7 @@ def report_models(
     """Validate a check-in (symptoms, optional lab values, free text) into the record's models.
     A patient may send only the lab values the portal offers, filed as typed in by them."""
     refuse_nul(data)
+    validation.check_payload(data)
     today = settings.today()
     try:
         report = SymptomReport.model_validate(
@@ -213,9 +215,11 @@ def report_models(
             raise _field_error(exc, f"labs[{i}].") from None
         if labs[-1].date > today:
             raise InputError(f"labs[{i}].date", "a result cannot be dated in the future")
+    validation.check_report(report, labs, today)
     return labs, report
 
 
+@audited_input("write symptom report")
 def submit_report(
     db: Database,
     settings: Settings,
@@ -255,6 +259,7 @@ def _parse(user: t.User, db: Database, patient_id: str, kind: str, data: dict[st
     if kind not in CLINICIAN_KINDS:
         raise InputError("kind", f"expected one of {', '.join(CLINICIAN_KINDS)}")
     refuse_nul(data)
+    validation.check_payload(data)
     try:
         return parse_entry(kind, data)
     except ValidationError as exc:
@@ -267,6 +272,7 @@ def check_dose(
     """What the pathway says about recording this dose, without recording it (the form shows
     it before saving; CDS order-sign runs the same `check_proposed`)."""
     model = _parse(user, db, patient_id, "bma_dose", data)
+    validation.check_entry("bma_dose", model, settings.today())
     check_plausible_dose(_proposed(model), required=True)
     with db.transaction() as s:
         patient, key = authorize_record(db, s, user, patient_id, "read dose check")
@@ -274,6 +280,7 @@ def check_dose(
     return check_proposed(record, _proposed(model))
 
 
+@audited_input("write {kind}")
 def record_entry(
     db: Database,
     settings: Settings,
@@ -293,6 +300,7 @@ def record_entry(
     today = settings.today()
     if entry_date(model) > today:
         raise InputError("date", f"{entry_date(model)} is in the future (today is {today})")
+    validation.check_entry(kind, model, today)
     reason = (override_reason or "").strip()
     if reason:
         refuse_nul(reason, "override_reason")

@@ -13,14 +13,15 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bonemets.adapters.fhir import ImportResult, fhir_to_records
+from bonemets.adapters.fhir import ImportResult, Refusal, fhir_to_records
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.records import entries_of, profile_of
 from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
+from bonemets.core.errors import InputError
 from bonemets.core.record import Record
-from bonemets.service import filing
+from bonemets.service import filing, validation
 
 Outcome = Literal["created", "updated", "unchanged", "refused"]
 
@@ -45,14 +46,35 @@ def import_resources(
     the others go on); idempotent (entries already stored, by content, are not added again)."""
     result = fhir_to_records(resources)
     report = ImportReport(fhir=result)
+    today = settings.today()
+    _refuse_out_of_bounds(result, today)
     for patient_id in result.refused_patients:
         report.outcomes[patient_id] = "refused"
-    today = settings.today()
     for patient_id, record in result.records.items():
         with db.transaction() as s:
             report.outcomes[patient_id], added = _store(s, settings, record, team, today)
             report.added_entries += added
     return report
+
+
+def _refuse_out_of_bounds(result: ImportResult, today: dt.date) -> None:
+    """The import's side of the one validation boundary: an entry with a value the app would
+    refuse (a date before 1900, an implausible dose, a stop before its start, ...) is left out
+    and listed, naming the field, like a resource the mapping cannot read; the rest of the
+    patient is imported. A record whose id is not a FHIR id, or whose profile fails, is
+    refused whole (there is nothing to keep it under)."""
+    for patient_id, record in list(result.records.items()):
+        try:
+            kept, refused = validation.without_refused(record, today)
+        except InputError as exc:
+            reason = f"{exc.field}: {exc.message}"
+            del result.records[patient_id]
+            result.refused_patients[patient_id] = reason
+            result.refusals.append(Refusal(patient_id, "Patient", patient_id, reason))
+            continue
+        result.records[patient_id] = kept
+        for where, message in refused:
+            result.refusals.append(Refusal(patient_id, "entry", where, f"{where}: {message}"))
 
 
 def _store(

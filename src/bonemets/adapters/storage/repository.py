@@ -8,7 +8,8 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -30,6 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bonemets.adapters.storage import tables as t
+from bonemets.adapters.storage.audit_chain import FIELDS as CHAIN_FIELDS
+from bonemets.adapters.storage.audit_chain import GENESIS, row_hash
 from bonemets.adapters.storage.cache import RecordCache, RecordKey, Slot
 from bonemets.adapters.storage.db import make_engine, upgrade
 from bonemets.adapters.storage.records import entries_of, entry_date, profile_of, record_from
@@ -703,12 +706,12 @@ def open_alerts(
         params["team_id"] = team_id
     rows = s.connection().execute(_OPEN_ALERTS[team_id is not None], params)
     return {
-        pid: OpenAlerts(int(n), bool(late), headline, int(top), _aware(oldest))
+        pid: OpenAlerts(int(n), bool(late), headline, int(top), _utc(oldest))
         for pid, n, late, headline, top, oldest in rows
     }
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
+def _utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
@@ -725,13 +728,44 @@ def statuses(s: Session, patient_ids: Sequence[str]) -> dict[str, t.PatientStatu
     return {row.patient_id: row for row in rows}
 
 
-# --- Audit, sessions, login attempts, settings --------------------------------------------------
+# --- Audit, sessions, login throttle, settings ---------------------------------------------------
+
+# The address of the client the current request came from, for the audit rows it writes (set by
+# the web app per request; contextvars follow the request into the threadpool).
+AUDIT_CLIENT: ContextVar[str | None] = ContextVar("bonemets_audit_client", default=None)
+
+
+def storable(text: str, limit: int) -> str:
+    """`text` as every database can store it in a column of `limit` characters: NUL and lone
+    surrogates written as escapes, cut to the limit. Audit rows must never fail to write."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text[:limit]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, as the audit log records it: taken from a user row while it is
+    loaded, for a record written after that row's session has gone (or rolled back)."""
+
+    id: int
+    username: str
+
+    @classmethod
+    def of(cls, user: t.User | Actor | None) -> Actor | None:
+        if user is None or isinstance(user, Actor):
+            return user
+        return cls(user.id, user.username)
 
 
 def audit(
     s: Session,
     *,
-    user: t.User | None,
+    user: t.User | Actor | None,
     action: str,
     what: str,
     patient_id: str | None = None,
@@ -740,29 +774,59 @@ def audit(
     """Record who did what to which record, now. The row is written by the transaction's
     commit (one INSERT, after the rest of its work) and goes if the transaction rolls back."""
     pending: list[dict[str, Any]] = s.info.setdefault(_PENDING_AUDIT, [])
+    client = AUDIT_CLIENT.get()
     pending.append(
         {
             "at": t.utcnow(),
             "user_id": user.id if user else None,
             "username": user.username if user else None,
             "action": action,
-            "patient_id": patient_id,
-            "what": what[:2000],
+            "patient_id": storable(patient_id, 64) if patient_id is not None else None,
+            "what": storable(what, 2000),
             "allowed": allowed,
+            "client": storable(client, 64) if client is not None else None,
         }
     )
 
 
 _PENDING_AUDIT = "bonemets.audit"
 _AUDIT_INSERT = insert(t.AuditEvent)
+# Locks the chain's head row until the transaction ends (a row lock on PostgreSQL; on SQLite
+# the write lock), and reads it as the last committed writer left it.
+_LOCK_HEAD = (
+    update(t.AuditHead)
+    .where(t.AuditHead.id == 1)
+    .values(seq=t.AuditHead.seq)
+    .returning(t.AuditHead.seq, t.AuditHead.hash)
+)
+_SET_HEAD = (
+    update(t.AuditHead)
+    .where(t.AuditHead.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 def write_pending_audit(s: Session) -> None:
-    """Write the audit rows recorded in `s` so far (a plain INSERT: cheaper than the ORM's
-    unit of work for a row nothing reads back in the same transaction)."""
+    """Write the audit rows recorded in `s` so far, chained to the last row: the head is
+    locked, each row's hash covers its content and the previous hash, and the head moves on,
+    all in this transaction (so concurrent writers chain one after another)."""
     rows = s.info.pop(_PENDING_AUDIT, None)
-    if rows:
-        s.connection().execute(_AUDIT_INSERT, rows)
+    if not rows:
+        return
+    conn = s.connection()
+    head = conn.execute(_LOCK_HEAD).first()
+    if head is None:  # an emptied table (or no migration): start the chain, once
+        start = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(t.AuditHead)
+        conn.execute(start.values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing())
+        head = conn.execute(_LOCK_HEAD).one()
+    seq, prev = int(head[0]), str(head[1])
+    for row in rows:
+        seq += 1
+        row["seq"] = seq
+        row["prev_hash"] = prev
+        row["hash"] = prev = row_hash(row, prev)
+    conn.execute(_AUDIT_INSERT, rows)
+    conn.execute(_SET_HEAD, {"new_seq": seq, "new_hash": prev})
 
 
 @event.listens_for(Session, "before_commit")
@@ -775,14 +839,109 @@ def _audit_after_rollback(s: Session) -> None:
     s.info.pop(_PENDING_AUDIT, None)
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """What `audit_events` returns: every field optional; `before_id` pages backwards."""
+
+    patient_id: str | None = None
+    username: str | None = None
+    action: str | None = None
+    allowed: bool | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    before_id: int | None = None
+    limit: int = 200
+
+
 def audit_events(
-    s: Session, *, patient_id: str | None = None, limit: int = 200
+    s: Session, *, patient_id: str | None = None, limit: int = 200, where: AuditFilter | None = None
 ) -> list[t.AuditEvent]:
+    """Audit rows, newest first."""
     write_pending_audit(s)  # this transaction's own rows too, as a flush would show them
-    query = select(t.AuditEvent).order_by(t.AuditEvent.id.desc()).limit(limit)
-    if patient_id is not None:
-        query = query.where(t.AuditEvent.patient_id == patient_id)
+    f = where or AuditFilter(patient_id=patient_id, limit=limit)
+    query = select(t.AuditEvent).order_by(t.AuditEvent.id.desc()).limit(f.limit)
+    if f.patient_id is not None:
+        query = query.where(t.AuditEvent.patient_id == f.patient_id)
+    if f.username is not None:
+        query = query.where(t.AuditEvent.username == f.username)
+    if f.action is not None:
+        query = query.where(t.AuditEvent.action == f.action)
+    if f.allowed is not None:
+        query = query.where(t.AuditEvent.allowed.is_(f.allowed))
+    if f.since is not None:
+        query = query.where(t.AuditEvent.at >= f.since)
+    if f.until is not None:
+        query = query.where(t.AuditEvent.at < f.until)
+    if f.before_id is not None:
+        query = query.where(t.AuditEvent.id < f.before_id)
     return list(s.scalars(query))
+
+
+@dataclass
+class ChainReport:
+    """What `verify_audit_chain` found: rows checked, and each break (seq, what is wrong)."""
+
+    rows: int = 0
+    head_seq: int | None = None
+    head_hash: str | None = None
+    problems: list[tuple[int | None, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+_CHAIN_FIELDS = (t.AuditEvent.id, *(getattr(t.AuditEvent, name) for name in CHAIN_FIELDS[1:]))
+
+
+def verify_audit_chain(s: Session, *, batch: int = 5000, max_problems: int = 100) -> ChainReport:
+    """Recompute the chain over every audit row in order: a changed row no longer matches its
+    hash, a deleted one leaves a gap in the numbers and a link to nothing, deleted newest rows
+    leave the head pointing past the end."""
+    report = ChainReport()
+    head = s.execute(select(t.AuditHead.seq, t.AuditHead.hash).where(t.AuditHead.id == 1)).first()
+    if head is not None:
+        report.head_seq, report.head_hash = int(head[0]), str(head[1])
+    else:
+        report.problems.append((None, "the chain's head row is missing"))
+    expected_seq, prev = 1, GENESIS
+    columns = (t.AuditEvent.seq, *_CHAIN_FIELDS, t.AuditEvent.prev_hash, t.AuditEvent.hash)
+    unchained = s.scalar(select(func.count()).where(t.AuditEvent.seq.is_(None))) or 0
+    if unchained:
+        report.problems.append((None, f"{unchained} row(s) without a place in the chain"))
+    last_seq = 0
+    while len(report.problems) < max_problems:
+        rows = (
+            s.execute(
+                select(*columns)
+                .where(t.AuditEvent.seq > last_seq)
+                .order_by(t.AuditEvent.seq)
+                .limit(batch)
+            )
+            .mappings()
+            .all()
+        )
+        if not rows:
+            break
+        for row in rows:
+            seq = int(row["seq"])
+            report.rows += 1
+            if seq != expected_seq:
+                report.problems.append(
+                    (seq, f"rows {expected_seq}-{seq - 1} are missing (deleted?)")
+                )
+            if row["prev_hash"] != prev:
+                report.problems.append((seq, "does not link to the row before it"))
+            digest = row_hash(dict(row), str(row["prev_hash"]))
+            if digest != row["hash"]:
+                report.problems.append((seq, f"content changed (audit id {row['id']})"))
+            prev, expected_seq, last_seq = str(row["hash"]), seq + 1, seq
+    end = (last_seq, prev if last_seq else GENESIS)
+    if head is not None and not report.problems and (report.head_seq, report.head_hash) != end:
+        report.problems.append(
+            (report.head_seq, f"the newest rows after {last_seq} are missing (deleted?)")
+        )
+    return report
 
 
 def add_session(s: Session, session: t.Session) -> None:
@@ -804,19 +963,103 @@ def delete_session(s: Session, token_hash: str) -> None:
     s.execute(delete(t.Session).where(t.Session.token_hash == token_hash))
 
 
-def record_login_attempt(s: Session, key: str, success: bool) -> None:
-    s.add(t.LoginAttempt(key=key, success=success))
+def delete_user_sessions(s: Session, user_id: int, *, keep: Sequence[str] = ()) -> int:
+    """End every session of a user (but those in `keep`); returns how many ended."""
+    query = delete(t.Session).where(t.Session.user_id == user_id)
+    if keep:
+        query = query.where(t.Session.token_hash.not_in(keep))
+    result = s.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
-def failed_logins_since(s: Session, key: str, since: dt.datetime) -> int:
-    count = s.scalar(
-        select(func.count())
-        .select_from(t.LoginAttempt)
-        .where(
-            t.LoginAttempt.key == key, t.LoginAttempt.at >= since, t.LoginAttempt.success.is_(False)
-        )
+def user_sessions(s: Session, user_id: int) -> list[t.Session]:
+    """A user's sessions, newest first."""
+    query = select(t.Session).where(t.Session.user_id == user_id)
+    return list(s.scalars(query.order_by(t.Session.created_at.desc())))
+
+
+_TOUCH_SESSION = (
+    update(t.Session)
+    .where(t.Session.token_hash == bindparam("the_hash"))
+    .values(last_seen_at=bindparam("now"))
+)
+
+
+def touch_session(s: Session, token_hash: str, now: dt.datetime) -> None:
+    s.connection().execute(_TOUCH_SESSION, {"the_hash": token_hash, "now": now})
+
+
+# The login throttle: one row per key, locked by the statement that reads it (an upsert that
+# changes nothing: a row lock on PostgreSQL, the write lock on SQLite), so the check and the
+# count that follows it are one step for concurrent sign-ins.
+
+
+@dataclass(frozen=True)
+class Throttle:
+    key: str
+    failures: int
+    last_failure_at: dt.datetime | None
+    blocked_until: dt.datetime | None
+
+
+def _lock_throttle(dialect: str) -> Any:
+    statement = (sqlite_insert if dialect == "sqlite" else pg_insert)(t.LoginThrottle).values(
+        key=bindparam("key"), failures=0
     )
-    return int(count or 0)
+    statement = statement.on_conflict_do_update(
+        index_elements=["key"], set_={"failures": t.LoginThrottle.failures}
+    )
+    return statement.returning(
+        t.LoginThrottle.failures, t.LoginThrottle.last_failure_at, t.LoginThrottle.blocked_until
+    )
+
+
+_LOCK_THROTTLE = {dialect: _lock_throttle(dialect) for dialect in ("sqlite", "postgresql")}
+_SET_THROTTLE = (
+    update(t.LoginThrottle)
+    .where(t.LoginThrottle.key == bindparam("the_key"))
+    .values(
+        failures=bindparam("failures"),
+        last_failure_at=bindparam("last_failure_at"),
+        blocked_until=bindparam("blocked_until"),
+    )
+)
+
+
+def lock_throttles(s: Session, keys: Sequence[str]) -> list[Throttle]:
+    """The counters of `keys` (created at zero when new), each locked until the transaction
+    ends. Keys are locked in sorted order, so two sign-ins never wait on each other in a
+    circle."""
+    conn = s.connection()
+    statement = _LOCK_THROTTLE[conn.dialect.name]
+    out = []
+    for key in sorted(set(keys)):
+        failures, last, blocked = conn.execute(statement, {"key": key}).one()
+        out.append(Throttle(key, int(failures), _aware(last), _aware(blocked)))
+    return out
+
+
+def set_throttle(s: Session, throttle: Throttle) -> None:
+    s.connection().execute(
+        _SET_THROTTLE,
+        {
+            "the_key": throttle.key,
+            "failures": throttle.failures,
+            "last_failure_at": throttle.last_failure_at,
+            "blocked_until": throttle.blocked_until,
+        },
+    )
+
+
+def clear_throttles(s: Session, keys: Sequence[str]) -> None:
+    if keys:
+        s.execute(delete(t.LoginThrottle).where(t.LoginThrottle.key.in_(list(keys))))
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=dt.UTC)
 
 
 def get_setting(s: Session, key: str) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -61,6 +62,10 @@ class User(Base):
     patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # TOTP second factor (RFC 6238), when enrolled: the base32 secret, and the last time step
+    # a code was accepted for (a code is good once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
 class Patient(Base):
@@ -204,8 +209,15 @@ class PatientStatus(Base):
 
 
 class AuditEvent(Base):
+    """One audited event. Rows form a hash chain in `seq` order: `hash` is SHA-256 over the
+    row's content and `prev_hash` (see repository.audit_row_hash), so a changed or deleted row
+    is detected by `bonemets audit verify`."""
+
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_patient_at", "patient_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_patient_at", "patient_id", "at"),
+        Index("ix_audit_seq", "seq", unique=True),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     user_id: Mapped[int | None] = mapped_column(Integer)
@@ -214,6 +226,21 @@ class AuditEvent(Base):
     patient_id: Mapped[str | None] = mapped_column(String(64))
     what: Mapped[str] = mapped_column(Text)
     allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    client: Mapped[str | None] = mapped_column(String(64))  # the client's address
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The end of the audit hash chain (one row): the last row's number and hash. Appending
+    locks it, so concurrent writers chain one after another; deleting the newest rows is
+    detected against it."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Session(Base):
@@ -224,15 +251,19 @@ class Session(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # Last request seen (kept to the minute): the session ends after the idle timeout.
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class LoginAttempt(Base):
-    __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_key_at", "key", "at"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(200))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    success: Mapped[bool] = mapped_column(Boolean)
+class LoginThrottle(Base):
+    """Failed sign-ins per key (an account, a client address, the pair, a known device), as
+    one counter row updated atomically: see accounts.sign_in."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the key text
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Setting(Base):
@@ -317,6 +348,7 @@ class EhrIdentity(Base):
 __all__ = [
     "Alert",
     "AuditEvent",
+    "AuditHead",
     "Base",
     "CdsCard",
     "CdsFeedback",
@@ -324,7 +356,7 @@ __all__ = [
     "CheckInDraft",
     "EhrIdentity",
     "Entry",
-    "LoginAttempt",
+    "LoginThrottle",
     "Notification",
     "Patient",
     "PatientStatus",

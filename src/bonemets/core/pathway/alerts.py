@@ -12,6 +12,7 @@ import datetime as dt
 from functools import cache
 from typing import Any, Literal
 
+from bonemets.core.bounds import MAX_TEXT
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import check_source_ids, load
 from bonemets.core.labs import Sex, ctcae_grade
@@ -115,7 +116,9 @@ def triage_input(
     if found is not None:
         report = found[1]
         symptoms = list(report.symptoms)  # the contract's own Symptom models, already validated
-        free_text = report.free_text
+        # A stored report is assessed whatever its length (the triage contract bounds what a
+        # report may send, not what a record written before or elsewhere may hold).
+        free_text = report.free_text[:MAX_TEXT] if report.free_text else None
     # Only the labs triage reads: a two-year history would otherwise be validated again on every
     # assessment for nothing.
     labs = [_triage_lab(lab) for lab in labs_read(record.labs)]  # tumour markers are not read

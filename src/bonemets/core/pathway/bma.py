@@ -152,10 +152,14 @@ def clearance(record: Record, day: dt.date, what: str) -> Clearance:
             creatinine_unit=creat.unit,
         )
     except InputError as exc:
+        # Inputs the formula refuses (a minor on that day, an implausible weight or creatinine
+        # kept in a stored record) make the clearance unknown, as a missing input does: the
+        # dose checks then ask for it, and the record still opens.
         where = {"age": "demographics.birth_date", "weight_kg": "demographics.weights"}
-        raise InputError(
-            where.get(exc.field, f"labs.creatinine ({creat.date})"), exc.message
-        ) from None
+        field = where.get(exc.field, f"labs.creatinine ({creat.date})")
+        return Clearance(
+            None, creat, f"Creatinine clearance unknown: {field}: {exc.message} ({what})."
+        )
     sex_note = "" if record.demographics.sex else ", sex unknown: female factor used"
     basis = (
         f"CrCl {crcl.value:g} mL/min (Cockcroft-Gault{sex_note}, creatinine {creat.value:g} "

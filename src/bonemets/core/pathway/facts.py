@@ -12,6 +12,7 @@ from bonemets.core.knowledge import is_unverified
 from bonemets.core.record import Lab, Record, Weight
 from bonemets.core.units import convert
 
+MAX_AGE = 125  # the oldest age the triage contract accepts (PatientContext.age)
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -30,7 +31,10 @@ def age_on(record: Record, day: dt.date) -> int | None:
     born = record.demographics.birth_date
     if born is None or born > day:
         return None
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+    age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+    # A birth date no living patient has (a slip stored before dates were checked) is an
+    # unknown age, never an age of 2,000 years in a creatinine clearance.
+    return age if age <= MAX_AGE else None
 
 
 def labs_of(record: Record, *codes: str) -> list[Lab]:

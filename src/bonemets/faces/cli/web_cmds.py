@@ -10,10 +10,11 @@ from typing import Annotated
 import typer
 from rich.progress import track
 
+from bonemets.faces.cli import security_cmds
 from bonemets.faces.cli.common import console, fail
 
-DEMO_CLINICIAN = ("nurse", "bonemets-nurse-demo")
-DEMO_PATIENT = ("patient", "bonemets-patient-demo")
+DEMO_CLINICIAN = ("nurse", "bonemets-ward-demo")  # not containing the username
+DEMO_PATIENT = ("patient", "bonemets-home-demo")
 DEMO_TEAM = "Breast oncology team"
 
 
@@ -70,6 +71,7 @@ def register(app: typer.Typer) -> None:
     db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
     app.add_typer(user_app, name="user")
     app.add_typer(db_app, name="db")
+    security_cmds.register(app, user_app)
 
     @app.command()
     def demo(
@@ -102,7 +104,9 @@ def register(app: typer.Typer) -> None:
         if no_serve:
             return
         # Plain http on loopback: cookies cannot be marked Secure here.
-        settings = Settings.from_env(database_url=url, secure_cookies=False)
+        settings = Settings.from_env(
+            database_url=url, secure_cookies=False, public_url=f"http://127.0.0.1:{port}"
+        )
         _serve(settings, "127.0.0.1", port)
 
     @app.command()
@@ -184,6 +188,18 @@ def register(app: typer.Typer) -> None:
         console.print(f"Schema is up to date: {settings.database_url.split('@')[-1]}")
 
 
+def uvicorn_options(settings: object) -> dict[str, object]:
+    """How uvicorn is to treat proxy headers: X-Forwarded-For and -Proto are believed only
+    from the configured trusted proxies (uvicorn's own default trusts loopback, so anything
+    on the same machine could name any client address and dodge the login throttle)."""
+    from bonemets.config import Settings
+
+    assert isinstance(settings, Settings)
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.trusted_proxies}
+
+
 def _serve(settings: object, host: str, port: int) -> None:
     import uvicorn
 
@@ -193,4 +209,12 @@ def _serve(settings: object, host: str, port: int) -> None:
     assert isinstance(settings, Settings)
     app = create_app(settings)
     console.print(f"Serving on [bold]http://{host}:{port}/[/]  (Ctrl+C to stop)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    console.print(
+        f"[dim]Public address {settings.public_url}; Host accepted: "
+        f"{', '.join(settings.allowed_hosts)} (BONEMETS_PUBLIC_URL, BONEMETS_ALLOWED_HOSTS)[/]",
+        highlight=False,
+    )
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", server_header=False,
+        **uvicorn_options(settings),  # type: ignore[arg-type]
+    )  # fmt: skip

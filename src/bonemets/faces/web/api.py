@@ -14,18 +14,21 @@ from sqlalchemy.orm import Session
 from bonemets.core.errors import InputError
 from bonemets.core.pathway import Assessment
 from bonemets.core.types import IsoDate
+from bonemets.faces.web.account import set_device_cookie, set_session_cookie
 from bonemets.faces.web.deps import (
     CSRF_HEADER,
+    DEVICE_COOKIE,
     SESSION_COOKIE,
     Caller,
     Context,
     SignedIn,
     caller,
     check_csrf,
+    client_address,
     context,
     signed_in,
 )
-from bonemets.service import accounts, care, filing
+from bonemets.service import accounts, care, filing, validation
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -36,20 +39,6 @@ PatientId = Annotated[
     str, PathParam(min_length=1, max_length=64, pattern=NO_NUL, description="The record's id")
 ]
 AlertId = Annotated[int, PathParam(ge=1, le=2_147_483_647, description="The alert's id")]
-
-
-def reject_nul(value: Any, field: str) -> None:
-    """Refuse the NUL character anywhere in a free-form JSON body, naming where it is."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise InputError(field or "body", "must not contain the NUL character")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            reject_nul(key, field)
-            reject_nul(item, f"{field}.{key}" if field else str(key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            reject_nul(item, f"{field}[{i}]")
 
 
 class ErrorOut(BaseModel):
@@ -79,6 +68,7 @@ _ERROR_DOCS: dict[int, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "Not signed in"},
     403: {"model": ErrorOut, "description": "Missing or wrong CSRF token (writes)"},
     404: {"model": ErrorOut, "description": "No such record, or not yours to see"},
+    413: {"model": ErrorOut, "description": "The body is over the size limit"},
     422: {"model": InputErrorOut, "description": "Bad input: the field and what is wrong with it"},
     429: {"model": ErrorOut, "description": "Too many failed logins"},
 }
@@ -96,12 +86,21 @@ def json_response(body: bytes, status_code: int = 200) -> Response:
 
 
 READ = errors(401, 404, 422)  # a signed-in read of one patient's data
-WRITE = errors(400, 401, 403, 404, 422)  # a signed-in write with a JSON body and the CSRF header
+WRITE = errors(
+    400, 401, 403, 404, 413, 422
+)  # a signed-in write with a JSON body and the CSRF header
 
 
 class Login(BaseModel):
     username: str = Field(min_length=1, max_length=80, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=200)
+    code: str | None = Field(
+        None,
+        min_length=6,
+        max_length=7,
+        pattern=r"^[0-9 ]+$",
+        description="The 6-digit TOTP code, for an account with two-step sign-in",
+    )
 
 
 class SessionOut(BaseModel):
@@ -125,40 +124,37 @@ def _session_out(who: SignedIn) -> SessionOut:
 @router.post(
     "/session",
     response_model=SessionOut,
-    responses=errors(400, 401, 422, 429),
+    responses=errors(400, 401, 413, 422, 429),
 )
 def login(
     body: Login, request: Request, response: Response, ctx: Context = Depends(context)
 ) -> SessionOut:
-    """Sign in; sets the session cookie and returns the CSRF token for writes."""
-    client = request.client.host if request.client else "unknown"
-    with ctx.db.transaction() as s:
-        try:
-            user = accounts.authenticate(s, ctx.settings, body.username, body.password, client)
-        except accounts.RateLimited:
-            user = None
-            limited = True
-        else:
-            limited = False
-        new = accounts.start_session(s, ctx.settings, user) if user is not None else None
-    if limited:
-        raise HTTPException(status_code=429, detail="too many failed logins; try again later")
-    if user is None or new is None:
-        raise HTTPException(status_code=401, detail="wrong username or password")
-    set_session_cookie(response, ctx, new)
-    return _session_out(SignedIn(user=user, csrf_token=new.csrf_token, token=new.token))
-
-
-def set_session_cookie(response: Response, ctx: Context, new: accounts.NewSession) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        new.token,
-        max_age=int(ctx.settings.session_hours * 3600),
-        httponly=True,
-        secure=ctx.settings.secure_cookies,
-        samesite="lax",
-        path="/",
+    """Sign in; sets the session cookie and returns the CSRF token for writes. An account with
+    two-step sign-in also sends `code`; without it the answer is 401 "code required"."""
+    outcome = accounts.sign_in(
+        ctx.db,
+        ctx.settings,
+        username=body.username,
+        password=body.password,
+        code=body.code,
+        client=client_address(request),
+        device=request.cookies.get(DEVICE_COOKIE),
+        replaces=request.cookies.get(SESSION_COOKIE),
     )
+    if outcome.retry_after is not None:
+        raise HTTPException(
+            status_code=429,
+            detail="too many failed logins; try again later",
+            headers={"Retry-After": str(outcome.retry_after)},
+        )
+    if outcome.needs_code and not outcome.wrong_code:
+        raise HTTPException(status_code=401, detail="code required")
+    if not outcome.ok or outcome.user is None or outcome.session is None:
+        raise HTTPException(status_code=401, detail="wrong username, password or code")
+    set_session_cookie(response, ctx, outcome.session)
+    set_device_cookie(response, ctx, outcome.device_cookie)
+    new = outcome.session
+    return _session_out(SignedIn(user=outcome.user, csrf_token=new.csrf_token, token=new.token))
 
 
 @router.get("/session", response_model=SessionOut, responses=errors(401))
@@ -169,13 +165,18 @@ def whoami(who: SignedIn = Depends(signed_in)) -> SessionOut:
 @router.delete("/session", status_code=204, responses=errors(401, 403, 422))
 def logout(
     response: Response,
+    everywhere: bool = False,
     csrf: CsrfHeader = None,
     who: SignedIn = Depends(signed_in),
     ctx: Context = Depends(context),
 ) -> Response:
+    """Sign out (`everywhere=true`: every session of this user ends)."""
     check_csrf(who, csrf)
     with ctx.db.transaction() as s:
-        accounts.end_session(s, who.token)
+        if everywhere:
+            accounts.end_all_sessions(s, who.user)
+        else:
+            accounts.end_session(s, who.token, who.user)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.status_code = 204
     return response
@@ -184,13 +185,14 @@ def logout(
 # --- Triage (stateless: the contract of shared/spec/triage.md) ------------------------------
 
 
-@router.post("/triage", responses=errors(400, 422))
+@router.post("/triage", responses=errors(400, 413, 422))
 def triage_report(
     report: dict[str, Any] = Body(..., description="A triage report (shared/spec/triage.md)"),
 ) -> dict[str, Any]:
     """Triage one report without storing anything."""
     from bonemets.core.triage import triage
 
+    validation.check_payload(report)
     return triage(report).to_dict()
 
 
@@ -340,8 +342,6 @@ async def post_report(
 
     def work(s: Session, who: SignedIn) -> bytes:
         check_csrf(who, csrf)
-        reject_nul(body.symptoms, "symptoms")
-        reject_nul(body.labs, "labs")
         data = body.model_dump()
         done = filing.submit_report(ctx.db, ctx.settings, who.user, patient_id, data, s=s)
         assert done.result is not None
@@ -393,7 +393,6 @@ def post_entry(
     an implausible dose is refused (422), one the checks advise against needs `override_reason`
     (409 with the findings otherwise)."""
     check_csrf(who, csrf)
-    reject_nul(body, "")
     filed = filing.record_entry(
         ctx.db, ctx.settings, who.user, patient_id, kind, body,
         override_reason=override_reason, origin="api",
@@ -427,7 +426,6 @@ def post_dose_check(
 ) -> list[DoseFinding]:
     """What the pathway says about a dose before it is recorded (nothing is stored)."""
     check_csrf(who, csrf)
-    reject_nul(body, "")
     findings = filing.check_dose(ctx.db, ctx.settings, who.user, patient_id, body)
     return [DoseFinding(**filing.finding_json(f)) for f in findings]
 

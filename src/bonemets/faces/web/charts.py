@@ -29,6 +29,7 @@ from typing import Any, Final
 
 import orjson
 
+from bonemets.core.bounds import EARLIEST_DATE
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import load
 from bonemets.core.labs import Sex, corrected_calcium, ctcae_grade, default_limits
@@ -739,7 +740,9 @@ def timeline_figure(record: Record, as_of: dt.date) -> Figure:
     )
     if not days:
         return _empty(as_of)
-    first = min(days)
+    # A stored date before 1900 (a typing slip kept from before dates were checked) would
+    # stretch the axis over centuries, or past the first representable day: it is left off.
+    first = max(min(days), EARLIEST_DATE)
     pad = dt.timedelta(days=max(7, (as_of - first).days // 40))
     x0, x1 = first - pad, as_of + pad
     # Limit lines run from the axis start to as_of: nothing is drawn after as_of.

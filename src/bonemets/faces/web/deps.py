@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import quote, urlencode
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
@@ -18,6 +21,7 @@ from bonemets.service import accounts
 
 SESSION_COOKIE = "bm_session"
 LOGIN_CSRF_COOKIE = "bm_login_csrf"
+DEVICE_COOKIE = "bm_device"  # marks a browser its user has signed in from (login throttle)
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 
@@ -57,15 +61,19 @@ def optional_user(request: Request) -> SignedIn | None:
         return None
     ctx: Context = request.app.state.ctx
     with ctx.db.transaction() as s:
-        return _resume(s, token)
+        who, touch = _resume(s, ctx.settings, token)
+        if touch:
+            accounts.touch_session(s, token)
+        return who
 
 
-def _resume(s: Session, token: str) -> SignedIn | None:
-    found = accounts.resume_session(s, token)
+def _resume(s: Session, settings: Settings, token: str) -> tuple[SignedIn | None, bool]:
+    """The signed-in user, and whether the session's last-seen time is due to be written."""
+    found = accounts.resume(s, settings, token)
     if found is None:
-        return None
-    user, session = found
-    return SignedIn(user=user, csrf_token=session.csrf_token, token=token)
+        return None, False
+    who = SignedIn(user=found.user, csrf_token=found.session.csrf_token, token=token)
+    return who, found.touch
 
 
 async def signed_in(who: SignedIn | None = Depends(optional_user)) -> SignedIn:
@@ -93,11 +101,18 @@ class Caller:
         return await run_in_threadpool(self._run, work)
 
     def _run(self, work: Callable[[Session, SignedIn], T]) -> T:
-        with self.ctx.db.transaction() as s:
-            who = _resume(s, self.token)
-            if who is not None:
-                return work(s, who)
-        # Outside the transaction: an expired session's deletion is kept.
+        touch = False
+        try:
+            with self.ctx.db.transaction() as s:
+                who, touch = _resume(s, self.ctx.settings, self.token)
+                if who is not None:
+                    return work(s, who)
+        finally:
+            # In a transaction of its own, after the work's: the work's may write an audit row
+            # in yet another transaction (a refusal), which on SQLite must not wait for this.
+            if touch:
+                with self.ctx.db.transaction() as s:
+                    accounts.touch_session(s, self.token)
         raise NotSignedIn()
 
 
@@ -109,7 +124,56 @@ async def caller(request: Request) -> Caller:
     return Caller(ctx=ctx, token=token)
 
 
+class CsrfFailed(HTTPException):
+    """A state-changing request without the session's CSRF token: 403, and audited."""
+
+    def __init__(self, user: t.User | None) -> None:
+        super().__init__(status_code=403, detail="missing or wrong CSRF token")
+        self.user = repo.Actor.of(user)  # while loaded: the transaction will roll back
+
+
 def check_csrf(who: SignedIn, presented: str | None) -> None:
     """Every state-changing request carries the session's CSRF token (form field or header)."""
-    if not presented or not hmac.compare_digest(presented.encode(), who.csrf_token.encode()):
-        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+    if not presented or not hmac.compare_digest(
+        presented.encode("utf-8", "replace"), who.csrf_token.encode()
+    ):
+        raise CsrfFailed(who.user)
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the connection's, or the one a trusted proxy forwarded (the
+    server decides which, see `bonemets serve` and BONEMETS_TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "unknown"
+
+
+# --- Flash messages ------------------------------------------------------------------------------
+# A page that redirects after a write says what happened through `?flash=`. Only text this app
+# wrote is shown: the message carries our signature, so a link cannot put words on the page.
+
+
+def _flash_signature(settings: Settings, message: str) -> str:
+    key = settings.secret_key.encode()
+    return hmac.new(
+        key, b"flash\x1f" + message.encode("utf-8", "replace"), hashlib.sha256
+    ).hexdigest()[:24]
+
+
+def flash_url(settings: Settings, path: str, message: str, anchor: str = "") -> str:
+    """`path` with a signed flash message (and `#anchor`)."""
+    query = urlencode({"flash": message, "fs": _flash_signature(settings, message)})
+    return f"{path}?{query}" + (f"#{anchor}" if anchor else "")
+
+
+def read_flash(settings: Settings, message: str | None, signature: str | None) -> str | None:
+    """The flash message when we signed it, else nothing."""
+    if not message or not signature:
+        return None
+    if hmac.compare_digest(signature.encode(), _flash_signature(settings, message).encode()):
+        return message
+    return None
+
+
+def path_segment(value: str) -> str:
+    """A record id as one URL path segment (an id stored before ids were checked may hold
+    '/', '?' or '#')."""
+    return quote(value, safe="")

@@ -81,9 +81,9 @@ def not_found() -> Response:
 
 
 def _base(request: Request) -> str:
+    """Our FHIR base as configured (BONEMETS_PUBLIC_URL), never the request's Host header."""
     ctx: Context = request.app.state.ctx
-    base = ctx.settings.public_url or str(request.base_url)
-    return base.rstrip("/") + "/fhir"
+    return ctx.settings.public_url.rstrip("/") + "/fhir"
 
 
 def _refused(exc: FhirAuthError) -> Response:

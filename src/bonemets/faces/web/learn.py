@@ -83,7 +83,7 @@ def _plan(ctx: Context, who: SignedIn, patient_id: str, what: str) -> CarePlan:
     view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
     with ctx.db.transaction() as s:
         stored = repo.get_setting(s, "team_contacts")
-        repo.audit(s, user=who.user, action="read", what=what, patient_id=patient_id)
+        repo.audit(s, user=who.user, action="export", what=what, patient_id=patient_id)
     return build_care_plan(
         patient_id=patient_id,
         display_name=view.patient.display_name,
@@ -102,8 +102,10 @@ def _pdf(plan: CarePlan, paper: Paper) -> Response:
     )
 
 
-def _ics(plan: CarePlan, request: Request) -> Response:
-    body = calendar_ics(plan.patient_id, plan.schedule, plan.as_of, base_url=str(request.base_url))
+def _ics(plan: CarePlan, ctx: Context) -> Response:
+    # Links from the configured address, never from the request's Host header.
+    base_url = ctx.settings.public_url + "/"
+    body = calendar_ics(plan.patient_id, plan.schedule, plan.as_of, base_url=base_url)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
@@ -129,7 +131,7 @@ def portal_calendar(
     request: Request, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
 ) -> Response:
     patient_id = pages._patient_only(who, ctx)
-    return _ics(_plan(ctx, who, patient_id, "read calendar ics"), request)
+    return _ics(_plan(ctx, who, patient_id, "read calendar ics"), ctx)
 
 
 @router.get("/patients/{patient_id}/careplan.pdf", response_model=None)
@@ -151,7 +153,7 @@ def patient_calendar(
     ctx: Context = Depends(context),
 ) -> Response:
     pages._clinician(who, ctx, patient_id)
-    return _ics(_plan(ctx, who, patient_id, "read calendar ics"), request)
+    return _ics(_plan(ctx, who, patient_id, "read calendar ics"), ctx)
 
 
 __all__ = ["router"]

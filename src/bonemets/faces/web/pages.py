@@ -1,17 +1,17 @@
-"""Server-rendered pages: login, the patient portal and the clinician app. Pages work without
-JavaScript (the timeline chart is the only script) and on a phone."""
+"""Server-rendered pages: the patient portal and the clinician app (signing in and the account
+page: account.py). Pages work without JavaScript (the timeline chart is the only script) and on
+a phone."""
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from bonemets import ENGINE_VERSION
 from bonemets.adapters.storage import repository as repo
@@ -19,24 +19,25 @@ from bonemets.core.errors import InputError
 from bonemets.core.knowledge import load
 from bonemets.core.record import LesionSite
 from bonemets.faces.web import forms
-from bonemets.faces.web.api import set_session_cookie
 from bonemets.faces.web.deps import (
     CSRF_FIELD,
-    LOGIN_CSRF_COOKIE,
-    SESSION_COOKIE,
     Context,
     SignedIn,
     check_csrf,
     context,
+    flash_url,
     optional_user,
+    path_segment,
+    read_flash,
     signed_in,
 )
-from bonemets.service import accounts, care, filing
+from bonemets.service import care, filing
 from bonemets.service import check_in as check_in_service
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(engine_version=ENGINE_VERSION, csrf_field=CSRF_FIELD)
+templates.env.filters["seg"] = path_segment  # a record id in a URL path
 
 LEVEL_WORDS = {
     "emergency": "Emergency",
@@ -46,6 +47,12 @@ LEVEL_WORDS = {
     "self_care": "Self care",
 }
 templates.env.globals["level_words"] = LEVEL_WORDS
+
+
+async def form_data(request: Request) -> FormData:
+    """The submitted form, read on the event loop, so that the handlers (database, clinical
+    rules) can be plain `def` and run in FastAPI's threadpool, not on the event loop."""
+    return await request.form()
 
 
 def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
@@ -60,81 +67,12 @@ def _home_for(who: SignedIn) -> str:
     return "/portal" if who.user.role == "patient" else "/worklist"
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only local paths: never redirect a login to another site."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
-
-
-# --- Login ------------------------------------------------------------------------------------
+# --- Home -------------------------------------------------------------------------------------
 
 
 @router.get("/", response_model=None)
 def index(who: SignedIn | None = Depends(optional_user)) -> Response:
     return RedirectResponse("/login" if who is None else _home_for(who), status_code=303)
-
-
-@router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    token = secrets.token_urlsafe(24)
-    response = render(
-        request, "login.html", login_csrf=token, next=_safe_next(next), error=None, who=None
-    )
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
-    return response
-
-
-@router.post("/login", response_model=None)
-async def login_submit(request: Request, ctx: Context = Depends(context)) -> Response:
-    form = await request.form()
-    cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE)
-    if not cookie_token or form.get(CSRF_FIELD) != cookie_token:
-        return error_page(request, 403, "Please try again", "The sign-in form had expired.")
-    username = str(form.get("username") or "")
-    password = str(form.get("password") or "")
-    client = request.client.host if request.client else "unknown"
-    nxt = _safe_next(str(form.get("next") or "") or None)
-    with ctx.db.transaction() as s:
-        try:
-            user = accounts.authenticate(s, ctx.settings, username, password, client)
-            error = None if user else "Wrong username or password."
-        except accounts.RateLimited:
-            user, error = None, "Too many failed attempts. Wait a few minutes and try again."
-        new = accounts.start_session(s, ctx.settings, user) if user is not None else None
-    if user is None or new is None:
-        token = secrets.token_urlsafe(24)
-        response = render(
-            request,
-            "login.html",
-            429 if "Too many" in (error or "") else 401,
-            login_csrf=token,
-            next=nxt,
-            error=error,
-            who=None,
-        )
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login"
-        )
-        return response
-    home = "/portal" if user.role == "patient" else "/worklist"
-    redirect = RedirectResponse(nxt or home, status_code=303)
-    set_session_cookie(redirect, ctx, new)
-    redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
-    return redirect
-
-
-@router.post("/logout", response_model=None)
-async def logout(
-    request: Request, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
-) -> Response:
-    form = await request.form()
-    check_csrf(who, str(form.get(CSRF_FIELD) or ""))
-    with ctx.db.transaction() as s:
-        accounts.end_session(s, who.token)
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
 
 
 # --- Patient portal ---------------------------------------------------------------------------
@@ -213,13 +151,15 @@ def check_in(
 
 
 @router.post("/portal/check-in", response_model=None)
-async def check_in_details(
-    request: Request, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
+def check_in_details(
+    request: Request,
+    form: FormData = Depends(form_data),
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
 ) -> Response:
     """Step 1 sent: kept as a draft, and filed at once when it already calls for the team
     (an emergency is shown at once, before any detail is asked)."""
     patient_id = _patient_only(who, ctx)
-    form = await request.form()
     check_csrf(who, str(form.get(CSRF_FIELD) or ""))
     chosen = forms.chosen_symptoms(form)
     for key, answer in form.multi_items():
@@ -279,11 +219,13 @@ def _details(
 
 
 @router.post("/portal/check-in/submit", response_model=None)
-async def check_in_submit(
-    request: Request, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
+def check_in_submit(
+    request: Request,
+    form: FormData = Depends(form_data),
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
 ) -> Response:
     patient_id = _patient_only(who, ctx)
-    form = await request.form()
     check_csrf(who, str(form.get(CSRF_FIELD) or ""))
     data = forms.report_from_form(form)
     try:
@@ -425,23 +367,25 @@ def patient_page(
     request: Request,
     patient_id: str,
     flash: str | None = None,
+    fs: str | None = None,
     who: SignedIn = Depends(signed_in),
     ctx: Context = Depends(context),
 ) -> HTMLResponse:
     _clinician(who, ctx, patient_id)
+    flash = read_flash(ctx.settings, flash, fs)  # only messages this app signed
     return _patient_page(request, ctx, who, patient_id, flash=flash)
 
 
 @router.post("/patients/{patient_id}/entries/{kind}", response_model=None)
-async def add_entry(
+def add_entry(
     request: Request,
     patient_id: str,
     kind: str,
+    form: FormData = Depends(form_data),
     who: SignedIn = Depends(signed_in),
     ctx: Context = Depends(context),
 ) -> Response:
     _clinician(who, ctx, patient_id)
-    form = await request.form()
     check_csrf(who, str(form.get(CSRF_FIELD) or ""))
     data = forms.entry_from_form(kind, form)
     values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
@@ -481,19 +425,20 @@ async def add_entry(
     if filed.alert_id is not None:
         message += " An alert was opened."
     return RedirectResponse(
-        f"/patients/{patient_id}?flash={quote(message[:600])}#{kind}", status_code=303
+        flash_url(ctx.settings, f"/patients/{path_segment(patient_id)}", message[:600], kind),
+        status_code=303,
     )
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=None)
-async def acknowledge(
+def acknowledge(
     request: Request,
     alert_id: int,
+    form: FormData = Depends(form_data),
     who: SignedIn = Depends(signed_in),
     ctx: Context = Depends(context),
 ) -> Response:
     _clinician(who, ctx)
-    form = await request.form()
     check_csrf(who, str(form.get(CSRF_FIELD) or ""))
     try:
         alert = care.acknowledge(
@@ -510,8 +455,9 @@ async def acknowledge(
         return _patient_page(
             request, ctx, who, patient_id, status=422, form_error={"ack": exc.message}
         )
+    path = f"/patients/{path_segment(alert.patient_id)}"
     return RedirectResponse(
-        f"/patients/{alert.patient_id}?flash={quote('Alert acknowledged.')}#alerts", status_code=303
+        flash_url(ctx.settings, path, "Alert acknowledged.", "alerts"), status_code=303
     )
 
 

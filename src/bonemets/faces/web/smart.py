@@ -43,7 +43,7 @@ from bonemets.adapters.storage import ehr as store
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.config import Settings
-from bonemets.faces.web.api import set_session_cookie
+from bonemets.faces.web.account import set_session_cookie
 from bonemets.faces.web.bearer import fhir_user_subjects
 from bonemets.faces.web.deps import Context, SignedIn, context, optional_user
 from bonemets.faces.web.fhir_api import smart_configuration
