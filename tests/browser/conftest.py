@@ -52,6 +52,7 @@ UX_PATIENTS = {
     "cara": "pat-cara",
     "kate": "pat-kate",
     "zoe": "pat-zoe",
+    "ivy": "pat-ivy",
 }
 CHROMIUM = os.environ.get("BONEMETS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -254,3 +254,32 @@ def test_calendar_subscription_works_without_a_cookie_and_can_be_revoked(
         assert app.request.get("/calendar/" + "x" * 43 + ".ics").status == 404
     finally:
         app.close()
+
+
+def test_axe_finds_nothing_on_any_page_a_patient_sees(phone: BrowserContext) -> None:
+    """Every page of the portal, with an Urgent and a Soon badge on it, and the pages a patient
+    reaches from it (learn, account)."""
+    page = sign_in(phone, "ivy")
+    page.goto("/portal/check-in")
+    tick(page, "Shortness of breath")
+    page.get_by_role("button", name="Next").click()
+    if "/portal/reports/" not in page.url:  # not filed at step 1: give the details
+        page.locator("#s-shortness_of_breath").get_by_label("Moderate", exact=True).check()
+        page.get_by_role("button", name="Send to my care team").click()
+    expect(page.locator("#result .pill")).to_have_text("Urgent")
+    badge = page.locator("#result .pill")
+    colour = badge.evaluate("el => getComputedStyle(el).color")
+    assert colour == "rgb(178, 60, 10)", colour  # #b23c0a: 5.9:1 on white
+    assert_no_violations(page, "an urgent result")
+    page.goto("/portal/check-in")
+    tick(page, "Pain in the thigh, hip or groin")
+    page.get_by_role("button", name="Next").click()
+    if "/portal/reports/" not in page.url:
+        page.locator("#s-thigh_hip_groin_pain").get_by_label("Mild", exact=True).check()
+        page.get_by_role("button", name="Send to my care team").click()
+    for path in ["/portal", "/portal/check-in", "/portal/calendar", "/account", "/learn"]:
+        page.goto(path)
+        assert_no_violations(page, path)
+    page.goto("/learn")
+    page.locator("main a[href^='/learn/']").first.click()
+    assert_no_violations(page, "an article")
