@@ -238,3 +238,18 @@ def test_only_the_patient_makes_their_calendar_link(client: TestClient) -> None:
     csrf = sign_in(client, "nurse-a")
     refused = client.post("/portal/calendar/link", data={"csrf_token": csrf})
     assert refused.status_code in (403, 404)
+
+
+def test_the_unit_a_patient_chose_comes_first_next_time(client: TestClient) -> None:
+    csrf = sign_in(client, "user-a")
+    client.post("/portal/check-in", data={"csrf_token": csrf})
+    sent = client.post(
+        "/portal/check-in/submit",
+        data={"csrf_token": csrf, "lab.calcium_total.value": "9.4",
+              "lab.calcium_total.unit": "mg/dL"},
+    )  # fmt: skip
+    assert sent.status_code == 200, sent.text  # followed to the result
+    client.post("/portal/check-in", data={"csrf_token": csrf})
+    page = client.get("/portal/check-in/details").text
+    assert re.search(r'<option value="mg/dL"\s+selected>', page), "mg/dL not preselected"
+    assert "× 10⁹ per litre" in page and "10*9/L</option>" not in page

@@ -290,10 +290,16 @@ def _details(
 
     catalogue = symptom_catalogue()
     chosen = draft.chosen if draft else []
+    view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
     early = None
     if draft is not None and draft.entry_id is not None:
-        view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
         early = next((r for r in view.reports if r.entry_id == draft.entry_id), None)
+    # The units the patient chose last time for each blood test they typed in come first.
+    units: dict[str, str] = {}
+    for lab in sorted(view.record.labs, key=lambda lab: lab.date):
+        if lab.reported_by_patient:
+            units[lab.code] = lab.unit
+    values = {**{f"lab.{code}.unit": unit for code, unit in units.items()}, **values}
     return render(
         request,
         "portal_details.html",
@@ -312,6 +318,7 @@ def _details(
         values=values,
         error=error,
         early=early.result if early is not None else None,
+        early_text=patient_result_text(early.result) if early and early.result else None,
         contacts=_contacts(ctx),
         today=ctx.settings.today(),
     )
