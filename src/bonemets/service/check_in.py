@@ -187,11 +187,9 @@ MAX_DETAIL_FIELDS = 400  # a check-in form has far fewer; more is not a form of 
 MAX_DETAIL_CHARS = 10_000
 
 
-def save_details(
-    db: Database, user: t.User, patient_id: str, values: dict[str, str]
-) -> Draft | None:
-    """Keep step 2's answers so far in the draft (nothing is filed). Without a draft (step 1 not
-    sent) there is nothing to attach them to, and None is returned."""
+def save_details(db: Database, user: t.User, patient_id: str, values: dict[str, str]) -> Draft:
+    """Keep step 2's answers so far in the draft (nothing is filed); a draft is started if
+    there was none (a message or lab values typed with nothing ticked)."""
     if len(values) > MAX_DETAIL_FIELDS:
         raise InputError("details", f"more than {MAX_DETAIL_FIELDS} answers")
     kept = {k[:200]: v[:MAX_DETAIL_CHARS] for k, v in values.items()}
@@ -199,7 +197,8 @@ def save_details(
         care.authorize(db, s, user, patient_id, "write check-in draft")
         row = s.get(t.CheckInDraft, patient_id)
         if row is None:
-            return None
+            row = t.CheckInDraft(patient_id=patient_id, data={"chosen": [], "gone": []})
+            s.add(row)
         row.data = {**row.data, "details": kept}
         row.updated_at = t.utcnow()
         return _from_json(row.data, row.entry_id)

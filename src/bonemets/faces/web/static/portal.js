@@ -5,8 +5,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.querySelector("form[data-autosave]");
   if (!form) return;
   let timer = null;
+  let sent = false; // once the form is sent (or saved by a button), no late autosave
   const save = () => {
     timer = null;
+    if (sent) return;
     fetch(form.dataset.autosave, {
       method: "POST",
       body: new FormData(form),
@@ -19,6 +21,10 @@ document.addEventListener("DOMContentLoaded", () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(save, 400);
   };
+  form.addEventListener("submit", () => {
+    sent = true;
+    if (timer) clearTimeout(timer);
+  });
   form.addEventListener("change", soon);
   form.addEventListener("input", soon);
   window.addEventListener("pagehide", () => {
