@@ -125,3 +125,29 @@ def test_ask_text_says_plainly_when_not_covered() -> None:
     assert "does not cover" in result.stdout
     covered = CliRunner().invoke(_cli(), ["ask", "what is a vertebroplasty"])
     assert "Surgery and bone cement" in covered.stdout
+
+
+def test_the_model_loads_from_the_wheel_without_the_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    from bonemets.education import embed
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the embedding model tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setenv("HOME", "/nonexistent")  # no cache to fall back on either
+    embed._model.cache_clear()
+    vectors = embed.embed(
+        [
+            "I am really thirsty and muddled",
+            "too much calcium in the blood makes you thirsty and confused",
+            "how do I renew my passport",
+        ]
+    )
+    assert vectors.shape == (3, embed.DIM)
+    assert abs(float(vectors[0] @ vectors[0]) - 1.0) < 1e-5
+    # the question sits near the passage that answers it, far from an unrelated one
+    assert vectors[0] @ vectors[1] > 0.5 > 0.1 > vectors[0] @ vectors[2]
