@@ -489,7 +489,9 @@ class Index:
     def _word_match(self, terms: list[str]) -> NDArray[np.float32]:
         if not terms:
             return np.zeros(len(self.names), dtype=np.float32)
-        sims = np.clip(embed(terms) @ self._word_vectors.T, 0.0, 1.0)  # (term, library word)
+        # (term, library word). One matrix-vector product per word: a matrix-matrix product
+        # of these shapes took 25 ms in the BLAS (its threads), the loop 0.1 ms.
+        sims = np.clip(np.stack([self._word_vectors @ v for v in embed(terms)]), 0.0, 1.0)
         best = np.stack([sims[:, used].max(axis=1) for used in self._uses], axis=1)
         match: NDArray[np.float32] = best.mean(axis=0).astype(np.float32)  # by article
         return match
