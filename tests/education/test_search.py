@@ -56,6 +56,16 @@ def test_paraphrase_misspelling_and_brand_names(question: str, good: tuple[str, 
     assert any(r.article in good for r in answer.results[:3]), [r.article for r in answer.results]
 
 
+def test_the_article_of_the_rule_a_question_sets_off_comes_first() -> None:
+    answer = ask("I'm really thirsty, sick and constipated and a bit muddled")
+    assert answer.safety_net is not None and answer.safety_net.level == "emergency"
+    assert answer.results[0].article == "high-calcium"
+    # by relevance alone pain relief (constipation) ranks first: only the order of the best
+    # three changes
+    plain = index().search("I'm really thirsty, sick and constipated and a bit muddled")
+    assert {r.article for r in plain.results[:3]} == {r.article for r in answer.results[:3]}
+
+
 def test_a_misspelt_drug_name_is_read_as_the_library_word() -> None:
     answer = ask("what is zomita")
     assert answer.corrections == {"zomita": "zometa"}

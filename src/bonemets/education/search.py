@@ -52,7 +52,7 @@ from bonemets.core.triage import triage
 from bonemets.core.triage.free_text import find_symptoms, positive
 from bonemets.core.triage.rules import FREE_TEXT
 from bonemets.education.embed import embed
-from bonemets.education.library import articles, passages
+from bonemets.education.library import article_for_rule, articles, passages
 
 __all__ = [
     "BM25_HALF",
@@ -77,6 +77,7 @@ MIN_CONFIDENCE = 0.575  # the top article's fused score needed to answer at all
 # (rapidfuzz ratio, 0-100), if it has at least MIN_CORRECT_LENGTH letters.
 CORRECTION_SCORE = 80.0
 MIN_CORRECT_LENGTH = 5
+LEAD_DEPTH = 3  # the safety net's articles may move to the front from among the best 3
 SNIPPET_WORDS = 28  # a semantic-only match shows the passage's first words
 # BM25 column weights: title, keywords, body.
 WEIGHTS = (4.0, 2.0, 1.0)
@@ -559,7 +560,10 @@ class Index:
                 found += weight
         return found / total if total else 0.0
 
-    def search(self, question: str, limit: int = 5) -> Answer:
+    def search(self, question: str, limit: int = 5, first: tuple[str, ...] = ()) -> Answer:
+        """The answer to `question`; when it is covered, those of the best `LEAD_DEPTH`
+        articles that are in `first` move to the front, in `first`'s order. Only a reordering
+        among the best few: a loosely read symptom cannot push a better match out of view."""
         evidence = self.evidence(question)
         terms, corrections, lexical = evidence.terms, evidence.corrections, evidence.lexical
         if not terms:
@@ -567,6 +571,10 @@ class Index:
         ranked = self.rank(evidence)
         top = ranked[0]
         covered = top.score >= MIN_CONFIDENCE
+        if covered and first:
+            best = ranked[:LEAD_DEPTH]
+            lead = [r for a in first for r in best if r.article == a]
+            ranked = lead + [r for r in best if r not in lead] + ranked[LEAD_DEPTH:]
         reason = ""
         if not covered:
             reason = (
@@ -594,6 +602,13 @@ def index() -> Index:
 def ask(question: str, limit: int = 5) -> Answer:
     """The best passages for a patient's question, or ``covered=False`` with no results; with
     the triage rules' advice (`safety_net`) when the question names a symptom that needs it."""
-    answer = index().search(question, limit)
     net = safety_net(question)
-    return replace(answer, safety_net=net) if net is not None else answer
+    if net is None:
+        return index().search(question, limit)
+    # Among the best few, the articles that explain the triage rules the question sets off
+    # lead the answer: "thirsty, sick, constipated and muddled" fires the calcium rules, so
+    # high calcium comes before pain relief (constipation). Never turns a refusal into an
+    # answer, never brings in an article the ranking did not put near the top.
+    first = [a.id for rule in net.rules if (a := article_for_rule(rule)) is not None]
+    answer = index().search(question, limit, tuple(dict.fromkeys(first)))
+    return replace(answer, safety_net=net)
