@@ -6,23 +6,26 @@ side only, one more per article made of its title, summary and front-matter keyw
 patients use, brand names).
 
 1. Lexical: an in-memory FTS5 index (``title``, ``keywords``, ``body``; the Porter stemmer
-   matches "breaks" to "broken"). Query words the library never uses are first corrected to the
-   nearest library word when one is close (``_corrections``: "zomita" -> "zometa", "xjeva" ->
-   "xgeva"), and patient words are expanded with ``SYNONYMS``.
-2. Semantic: the question and every passage as unit vectors of WordLlama's static embedding
-   model (``bonemets.education.embed``, shipped in its PyPI wheel, CPU, no download); cosine
-   similarity finds paraphrase ("thirsty, sick, constipated and muddled" -> high calcium) where
-   no word matches.
-3. Fusion: each article's score is ``SEMANTIC_WEIGHT`` x its best passage cosine plus the rest x
-   its best passage BM25 squashed to [0, 1) (``bm25 / (bm25 + BM25_HALF)``). Articles rank by
-   that score; each shows its best passage.
+   matches "breaks" to "broken"). A misspelt name of a drug or condition is first corrected to
+   the nearest of the articles' names for things (titles, keywords, topics; ``_corrections``:
+   "zomita" -> "zometa", "xjeva" -> "xgeva"), never an everyday word; patient words, US
+   spellings and brand names are expanded with ``SYNONYMS`` ("prolia" -> denosumab).
+2. Meaning, two ways, with WordLlama's static embedding model (``bonemets.education.embed``,
+   shipped in its PyPI wheel, CPU, no download): the cosine similarity of the question to each
+   passage, and a word match: each question word's closest word in the article, averaged over
+   the question's words ("thirsty, sick, constipated, muddled" finds thirst, sick,
+   constipation and confused together only in the high-calcium article).
+3. Fusion (``fuse``): a passage scores ``SEMANTIC_WEIGHT`` x its cosine + ``WORD_WEIGHT`` x its
+   article's word match + the rest x its BM25 squashed to [0, 1) (``bm25 / (bm25 +
+   BM25_HALF)``); an article ranks by its best passage, which is the one shown.
 
-Deciding whether the library covers a question (``ask``): the top article's fused score must be
-at least ``MIN_CONFIDENCE``. One word the library does not know no longer refuses a whole
-question (the old coverage test did: "zomita", "kitchen", "stairs"); an off-topic question is
-refused because neither its words nor its meaning come near any article. The weights and the
-threshold are tuned on the training half of ``tests/education/patient_questions.py`` (a grid
-search in ``bench/education_search.py``) and checked on its held-out half.
+Deciding whether the library covers a question: the top article's score must be at least
+``MIN_CONFIDENCE``. One word the library does not know no longer refuses a whole question (the
+old test that nearly every word be found did: "zomita", "kitchen", "stairs"); an off-topic
+question is refused because neither its words nor its meaning come near any article. The
+weights and the threshold are tuned on the training part of
+``tests/education/patient_questions.py`` (a grid search in ``bench/education_search.py``) and
+checked on its held-out part (``tests/education/test_search_eval.py``).
 
 Safety net: whether or not an article covers it, a question that names a symptom needing action
 ("one leg is fat and hot and sore", "I fell and can't put weight on my hip") carries
@@ -30,7 +33,8 @@ Safety net: whether or not an article covers it, a question that names a symptom
 text with nothing known of the patient (unknown is the less reassuring case), giving the rule
 table's own level, headline and advice with the rules and sources behind them. A red-flag question
 is never answered only "not covered", and the words are the triage rules' words, not the
-library's.
+library's. Among the best three results, the articles that explain the rules it sets off come
+first.
 """
 
 from __future__ import annotations
