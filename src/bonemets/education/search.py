@@ -554,12 +554,12 @@ class Index:
         not used to refuse)."""
         n = self.passage_count
         total = found = 0.0
+        text = " ".join(r.text for r in self.rows if r.article == top).lower()
         for term in terms:
             word = corrections.get(term, term)
             count = self._words_found(word)
             weight = math.log((n - count + 0.5) / (count + 0.5) + 1.0)
             total += weight
-            text = " ".join(r.text for r in self.rows if r.article == top).lower()
             if count and any(w in text for w in (word, *SYNONYMS.get(word, ()))):
                 found += weight
         return found / total if total else 0.0
