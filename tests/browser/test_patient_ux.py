@@ -277,6 +277,18 @@ def test_axe_finds_nothing_on_any_page_a_patient_sees(phone: BrowserContext) -> 
     if "/portal/reports/" not in page.url:
         page.locator("#s-thigh_hip_groin_pain").get_by_label("Mild", exact=True).check()
         page.get_by_role("button", name="Send to my care team").click()
+    # The focus ring on the dark header: yellow, 9.4:1 on #22303c (the blue one was 2.1:1).
+    page.goto("/portal")
+    _tab_to(page, "el.tagName === 'A' && el.innerText === 'My care'")
+    ring = page.evaluate("() => getComputedStyle(document.activeElement).outlineColor")
+    assert ring == "rgb(255, 210, 77)", ring
+    soon = page.evaluate(
+        """() => { const el = document.createElement("span"); el.className = "pill soon";
+                   document.querySelector("main").append(el);
+                   return getComputedStyle(el).color; }"""
+    )
+    assert soon == "rgb(138, 90, 0)", soon  # #8a5a00: 5.9:1 on white (was 3.25:1)
+    page.reload()
     for path in ["/portal", "/portal/check-in", "/portal/calendar", "/account", "/learn"]:
         page.goto(path)
         assert_no_violations(page, path)
