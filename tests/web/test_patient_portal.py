@@ -253,3 +253,12 @@ def test_the_unit_a_patient_chose_comes_first_next_time(client: TestClient) -> N
     page = client.get("/portal/check-in/details").text
     assert re.search(r'<option value="mg/dL"\s+selected>', page), "mg/dL not preselected"
     assert "× 10⁹ per litre" in page and "10*9/L</option>" not in page
+
+
+def test_every_symptom_of_the_catalogue_is_offered_at_step_one(client: TestClient) -> None:
+    from bonemets.core.triage.models import symptom_catalogue
+
+    sign_in(client, "user-a")
+    page = client.get("/portal/check-in").text
+    offered = set(re.findall(r'name="symptom" value="(\w+)"', page))
+    assert offered == set(symptom_catalogue())

@@ -36,6 +36,17 @@ def catalogue_by_group() -> dict[str, list[tuple[str, dict[str, Any]]]]:
     return out
 
 
+def area_words() -> dict[str, dict[str, str]]:
+    """Each body area's label and hint, in order; a symptom group with no words yet (a new one
+    in symptoms.toml) still gets an area, named after its code, so no symptom is ever hidden."""
+    words = dict(areas())
+    for entry in symptom_catalogue().values():
+        group = entry["group"]
+        if group not in words:
+            words[group] = {"label": group.replace("_", " ").capitalize(), "hint": ""}
+    return words
+
+
 def chosen_symptoms(form: FormData) -> list[str]:
     catalogue = symptom_catalogue()
     return [c for c in form.getlist("symptom") if isinstance(c, str) and c in catalogue]

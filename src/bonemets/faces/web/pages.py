@@ -162,7 +162,7 @@ def check_in(
         request,
         "portal_check_in.html",
         who=who,
-        areas=patient_words.areas(),
+        areas=forms.area_words(),
         catalogue=forms.catalogue_by_group(),
         flags=[
             {
