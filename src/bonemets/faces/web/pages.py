@@ -435,7 +435,10 @@ def patient_result_text(result: Any) -> dict[str, Any]:
     table = rule_table()
     for reason in result.get("reasons", []):
         rule = str(reason.get("rule", ""))
-        text = reason.get("patient_why") or table.get(rule, {}).get("patient_why", "")
+        entry = table.get(rule, {})
+        # A rule without patient words yet falls back to its headline (written for patients),
+        # never to the clinician's explanation.
+        text = reason.get("patient_why") or entry.get("patient_why") or entry.get("headline", "")
         if text and text not in said:
             said.add(text)
             why.append({"rule": rule, "text": text})
