@@ -41,6 +41,19 @@ TEAM = "Breast oncology team"
 LOOP_TEAM = "Acute oncology team"
 LOOP_PATIENTS = {"joan": "pat-joan", "ruth": "pat-ruth", "edith": "pat-edith", "iris": "pat-iris"}
 TEAM_EMAIL = "acute-oncology@hospital.test"
+# The patient-experience walks (test_patient_ux.py): a team of their own, so that their check-ins
+# never move the other journeys' worklists. Each walk has its own patient.
+UX_TEAM = "Patient experience team"
+UX_PATIENTS = {
+    "fiona": "pat-fiona",
+    "una": "pat-una",
+    "emma": "pat-emma",
+    "leah": "pat-leah",
+    "cara": "pat-cara",
+    "kate": "pat-kate",
+    "zoe": "pat-zoe",
+    "ivy": "pat-ivy",
+}
 CHROMIUM = os.environ.get("BONEMETS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -141,6 +154,21 @@ def _seed(url: str) -> Site:
             record = example(pid) if login == "edith" else calm_record(pid)
             made = repo.create_patient(
                 s, record, team_id=loop_team.id, display_name=f"{login.title()} Loop", mrn=pid
+            )
+            filing.settle(s, quiet, made, record, today=TODAY)
+            accounts.create_user(
+                s,
+                username=login,
+                password=PASSWORD,
+                role="patient",
+                display_name=login.title(),
+                patient_id=pid,
+            )
+        ux_team = repo.get_or_create_team(s, UX_TEAM)
+        for login, pid in UX_PATIENTS.items():
+            record = calm_record(pid)
+            made = repo.create_patient(
+                s, record, team_id=ux_team.id, display_name=f"{login.title()} Walk", mrn=pid
             )
             filing.settle(s, quiet, made, record, today=TODAY)
             accounts.create_user(

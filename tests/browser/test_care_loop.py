@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, TEAM_EMAIL, TODAY, Site
-from tests.browser.test_journeys import sign_in
+from tests.browser.test_journeys import sign_in, tick
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def worklist_row(page: Page, patient_id: str) -> tuple[int, str]:
 def check_in(page: Page, ticks: list[str]) -> None:
     page.goto("/portal/check-in")
     for label in ticks:
-        page.get_by_role("checkbox", name=label, exact=True).check()
+        tick(page, label)
     page.get_by_role("button", name="Next").click()
 
 
@@ -80,7 +80,7 @@ def test_an_emergency_then_a_benign_check_in_keeps_the_patient_on_top_until_acte
     panel = joan.locator(".emergency-screen")
     expect(panel).to_contain_text("Call the emergency number now")
     expect(panel.locator('a.tel[href="tel:999"]')).to_be_visible()
-    expect(panel).to_contain_text("We have sent an alert to your care team.")
+    expect(panel).to_contain_text("We have also sent an alert to your care team.")
     (mail,) = mail_about(site, pid)
     assert "EMERGENCY" in str(mail["Subject"])
     assert f"https://bonemets.hospital.test/patients/{pid}#alerts" in mail.get_content()
@@ -148,7 +148,7 @@ def test_an_emergency_written_only_in_free_text_is_read_as_one(
     iris.get_by_role("button", name="Send to my care team").click()
     panel = iris.locator(".emergency-screen")
     expect(panel).to_contain_text("Call the emergency number now")
-    expect(panel).to_contain_text("We have sent an alert to your care team.")
+    expect(panel).to_contain_text("We have also sent an alert to your care team.")
     iris.get_by_text("Why am I told this?").click()
     expect(iris.locator("details")).to_contain_text("spinal cord")
     (mail,) = mail_about(site, pid)

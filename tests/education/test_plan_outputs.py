@@ -116,8 +116,39 @@ def test_pdf_says_plainly_when_no_contacts(tmp_path: Path) -> None:
     text = subprocess.run([tool, str(path), "-"], check=True, capture_output=True, text=True)
     flat = " ".join(text.stdout.split())
     assert " ".join(NO_CONTACTS.split()[:8]) in flat
-    assert "spinal cord compression" in flat
-    assert "2026-11-17" in flat
+    assert "Lie down flat and move as little as you can" in flat
+    assert "Tue 17 Nov" in flat and "2026-11-17" not in flat
+
+
+def _pdf_pages(tmp_path: Path, pdf: bytes) -> list[str]:
+    tool = shutil.which("pdftotext")
+    if tool is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    path = tmp_path / "plan.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run([tool, str(path), "-"], check=True, capture_output=True, text=True)
+    return [page for page in text.stdout.split("\f") if page.strip()]
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_pdf_in_patient_words_with_the_numbers_on_every_page(tmp_path: Path, paper: str) -> None:
+    plan = _plan(_record(), "Breast care nurse: 0161 555 0101")
+    pages = _pdf_pages(tmp_path, render_pdf(plan, paper))  # type: ignore[arg-type]
+    flat = " ".join(" ".join(pages).split())
+    # The signs are what a patient notices, not the rules' headlines.
+    assert "If you notice" in flat and "Sign What to do" not in flat
+    assert "you cannot put weight on a leg" in flat
+    assert "Possible spinal cord compression" not in flat
+    # A legend without scoring-system or pathology words; no record id, no ISO dates.
+    for word in ("Mirels", "SINS", "lytic", "blastic", plan.patient_id, "2026-11-"):
+        assert word not in flat, word
+    assert "The cancer has thinned the bone here" in flat
+    assert "Made on Monday 23 November 2026" in flat
+    for page in pages:  # the team's number and the emergency number on every page
+        assert "0161 555 0101" in page and "Emergency: 999" in page
+    # No orphan lines: the last page carries more than a stray line or two.
+    last = [line for line in pages[-1].splitlines() if line.strip() and "Page " not in line]
+    assert len(last) > 3, last
 
 
 def test_pdf_refuses_an_unknown_paper_size() -> None:

@@ -127,7 +127,8 @@ def test_team_contacts_setting_reaches_the_pdf(
 def test_portal_home_links_to_the_plan_and_calendar(client: TestClient) -> None:
     sign_in(client, "user-a")
     home = client.get("/portal").text
-    assert 'href="/portal/careplan.pdf"' in home and 'href="/portal/calendar.ics"' in home
+    assert 'href="/portal/careplan.pdf"' in home and 'href="/portal/calendar"' in home
+    assert 'href="/portal/calendar.ics"' in client.get("/portal/calendar").text
 
 
 def test_cli_careplan_and_calendar(

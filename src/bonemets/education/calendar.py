@@ -23,6 +23,32 @@ def uid_for(patient_id: str, item_key: str) -> str:
     return f"{digest}@bonemets"
 
 
+REPEAT_COUNT = 12  # repeats shown ahead; the feed is rebuilt on every fetch, so it moves on
+CHECK_IN_TIME = dt.time(10, 0)  # the weekly reminder, in the calendar's own (floating) time
+
+
+def _repeat(item: PlanItem) -> dict[str, object] | None:
+    """RRULE for an item that repeats in whole weeks or months (a fraction is not repeated: the
+    next date would be a guess)."""
+    if item.every_weeks and float(item.every_weeks).is_integer():
+        return {"freq": "weekly", "interval": int(item.every_weeks), "count": REPEAT_COUNT}
+    if item.every_months and float(item.every_months).is_integer():
+        return {"freq": "monthly", "interval": int(item.every_months), "count": REPEAT_COUNT}
+    return None
+
+
+def next_check_in(as_of: dt.date, last_check_in: dt.date | None) -> dt.date:
+    """The first weekly check-in reminder: a week after the last check-in (on the same weekday
+    from then on), or the next Monday when there has been none. Stable from day to day, so a
+    subscribed calendar does not see it move."""
+    if last_check_in is None:
+        return as_of + dt.timedelta(days=(7 - as_of.weekday()) % 7 or 7)
+    first = last_check_in + dt.timedelta(days=7)
+    while first < as_of:
+        first += dt.timedelta(days=7)
+    return first
+
+
 def calendar_ics(
     patient_id: str,
     items: Sequence[PlanItem],
@@ -30,8 +56,11 @@ def calendar_ics(
     *,
     name: str = "My bone care",
     base_url: str | None = None,
+    check_ins_from: dt.date | None = None,
 ) -> bytes:
-    """The items with a due date as all-day events, each with a reminder the day before.
+    """The items with a due date as all-day events, each with a reminder the day before; doses
+    and tests repeat at their interval while the plan holds; with `check_ins_from`, a weekly
+    check-in reminder from that date.
 
     DTSTAMP is the plan date at midnight UTC, so two exports of the same plan are identical.
     """
@@ -60,11 +89,43 @@ def calendar_ics(
         event.add("description", description)
         event.add("categories", ["Dose" if item.kind == "dose" else "Test"])
         event.add("transp", "TRANSPARENT")
+        repeat = _repeat(item) if item.status != "overdue" else None
+        if repeat is not None:
+            event.add("rrule", repeat)
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", f"Tomorrow: {item.title}")
         alarm.add("trigger", dt.timedelta(days=-1))
         event.add_component(alarm)
         cal.add_component(event)
+    if check_ins_from is not None:
+        cal.add_component(_check_in_event(patient_id, check_ins_from, stamp, base_url))
     data: bytes = cal.to_ical()
     return data
+
+
+def _check_in_event(
+    patient_id: str, first: dt.date, stamp: dt.datetime, base_url: str | None
+) -> Event:
+    event = Event()
+    event.add("uid", uid_for(patient_id, "weekly-check-in"))
+    event.add("dtstamp", stamp)
+    event.add("last-modified", stamp)
+    start = dt.datetime.combine(first, CHECK_IN_TIME)  # floating: the phone's own time zone
+    event.add("dtstart", start)
+    event.add("dtend", start + dt.timedelta(minutes=15))
+    event.add("rrule", {"freq": "weekly"})
+    event.add("summary", "Weekly check-in: tell your care team how you are")
+    description = "It takes about two minutes."
+    if base_url:
+        description += f"\nCheck in: {base_url.rstrip('/')}/portal/check-in"
+    description += "\nIf you think it is an emergency, do not wait: call the emergency number."
+    event.add("description", description)
+    event.add("categories", ["Check-in"])
+    event.add("transp", "TRANSPARENT")
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", "Time for your weekly check-in")
+    alarm.add("trigger", dt.timedelta(0))
+    event.add_component(alarm)
+    return event

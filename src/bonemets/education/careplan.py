@@ -22,6 +22,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped, unused-ignore]
 )
 from svglib.svglib import svg2rlg
 
+from bonemets.education.patient_words import patient_date, short_date
 from bonemets.education.plan import NO_CONTACTS, CarePlan, RedFlag
 
 Paper = Literal["a4", "letter"]
@@ -39,10 +40,16 @@ _STATUS_WORDS = {
 
 def _styles() -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
-    body = ParagraphStyle("body", parent=base["BodyText"], fontSize=10, leading=13)
+    # No orphan or widow lines: a paragraph never leaves one line alone at the foot or the top
+    # of a page, and a heading never ends a page without what it heads.
+    body = ParagraphStyle(
+        "body", parent=base["BodyText"], fontSize=10, leading=13, allowWidows=0, allowOrphans=0
+    )
     return {
         "title": ParagraphStyle("title", parent=base["Title"], fontSize=18, spaceAfter=4),
-        "h2": ParagraphStyle("h2", parent=base["Heading2"], fontSize=13, spaceBefore=8),
+        "h2": ParagraphStyle(
+            "h2", parent=base["Heading2"], fontSize=13, spaceBefore=8, keepWithNext=1
+        ),
         "body": body,
         "small": ParagraphStyle("small", parent=body, fontSize=8.5, leading=11),
         "cell": ParagraphStyle("cell", parent=body, fontSize=9, leading=11.5),
@@ -59,7 +66,9 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
 def _skeleton(plan: CarePlan, width: float) -> Drawing | None:
     from bonemets.drawing.skeleton import mark_from, skeleton_svg
 
-    svg = skeleton_svg([mark_from(lesion) for lesion in plan.lesions], id_prefix="careplan")
+    # Without the drawing's own legend (it names scoring systems): the plan has its own.
+    marks = [mark_from(lesion) for lesion in plan.lesions]
+    svg = skeleton_svg(marks, id_prefix="careplan", legend=False)
     drawing = svg2rlg(io.BytesIO(svg.encode("utf-8")))
     if drawing is None:
         return None
@@ -69,13 +78,72 @@ def _skeleton(plan: CarePlan, width: float) -> Drawing | None:
     return drawing
 
 
+def signs_for(flag: RedFlag) -> str:
+    """What a patient would notice for a red flag (patient_words.toml [signs]); else the labels
+    of the symptoms the rule is about. Never the rule's headline, which says what it may mean."""
+    from bonemets.core.knowledge import load
+    from bonemets.core.triage.models import symptom_catalogue
+    from bonemets.core.triage.rules import TRIGGERS
+
+    written = load("patient_words").get("signs", {}).get(flag.rule)
+    if written:
+        return str(written)
+    catalogue = symptom_catalogue()
+    labels = [catalogue[c]["label"] for c in sorted(TRIGGERS.get(flag.rule, ())) if c in catalogue]
+    return "; ".join(labels) or flag.headline
+
+
 def _flags_table(flags: list[RedFlag], s: dict[str, ParagraphStyle], width: float) -> Table:
-    rows = [[_p("Sign", s["cell"]), _p("What to do", s["cell"])]]
+    rows = [[_p("If you notice", s["cell"]), _p("What to do", s["cell"])]]
     for flag in flags:
-        rows.append([_p(flag.headline, s["cell"]), _p(flag.action, s["cell"])])
+        rows.append([_p(signs_for(flag), s["cell"]), _p(flag.action, s["cell"])])
     table = Table(rows, colWidths=[width * 0.55, width * 0.45], repeatRows=1)
     table.setStyle(_GRID)
     return table
+
+
+# The skeleton map's key in a patient's words (no scoring-system names): the marker's letter and
+# colour (as drawing/skeleton.py draws them) and what its outline means.
+_LEGEND_TYPES = [
+    ("L", "#0072B2", colors.white, "The cancer has thinned the bone here."),
+    ("B", "#CC79A7", colors.black, "The cancer has made extra, harder bone here."),
+    ("M", "#0072B2", colors.white, "Both: some thinning and some extra bone."),
+    ("?", "#ffffff", colors.black, "Your team has not recorded which kind."),
+]
+_LEGEND_OUTLINES = [
+    ("Thick dark red ring", "A higher chance this bone could break, or the spine could shift. "
+     "Your team will talk to you about protecting it."),
+    ("Dashed orange ring", "Some chance it could break. Your team keeps an eye on it."),
+    ("Thin grey ring", "A low chance, or not yet checked."),
+]  # fmt: skip
+
+
+def _legend(s: dict[str, ParagraphStyle], width: float) -> list[Any]:
+    # The letter as plain text, so the cell's text colour applies (white on the dark fills).
+    rows = [[letter, _p(words, s["cell"])] for letter, _, _, words in _LEGEND_TYPES]
+    types = Table(rows, colWidths=[8 * mm, width - 8 * mm])
+    style: list[tuple[Any, ...]] = [
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("ALIGN", (0, 0), (0, -1), "CENTER"),
+        ("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"),
+    ]
+    for i, (_letter, fill, ink, _words) in enumerate(_LEGEND_TYPES):
+        style += [("BACKGROUND", (0, i), (0, i), colors.HexColor(fill)),
+                  ("TEXTCOLOR", (0, i), (0, i), ink),
+                  ("BOX", (0, i), (0, i), 0.6, colors.HexColor("#6b6b6b"))]  # fmt: skip
+    types.setStyle(TableStyle(style))
+    outlines = Table(
+        [[_p(name, s["cell"]), _p(words, s["cell"])] for name, words in _LEGEND_OUTLINES],
+        colWidths=[width * 0.32, width * 0.68],
+    )
+    outlines.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return [
+        _p("Each circle is a place where the cancer is in a bone. The letter in it:", s["small"]),
+        types,
+        Spacer(1, 2 * mm),
+        _p("The ring around it:", s["small"]),
+        outlines,
+    ]
 
 
 _GRID = TableStyle(
@@ -111,10 +179,7 @@ def render_pdf(plan: CarePlan, paper: Paper = "a4") -> bytes:
     s = _styles()
     story: list[Any] = [
         _p("My bone care plan", s["title"]),
-        _p(
-            f"{plan.display_name} (record {plan.patient_id}). Made on {plan.as_of.isoformat()}.",
-            s["body"],
-        ),
+        _p(f"{plan.display_name}. Made on {patient_date(plan.as_of)}.", s["body"]),
         Spacer(1, 3 * mm),
         _p(
             f"In an emergency call the emergency number ({plan.emergency_numbers}) or go to "
@@ -142,13 +207,13 @@ def render_pdf(plan: CarePlan, paper: Paper = "a4") -> bytes:
     story.append(_p("My schedule of treatment and tests", s["h2"]))
     rows = [[_p(h, s["cell"]) for h in ("What", "Next due", "Last done", "Notes")]]
     for item in plan.schedule:
-        due = item.due.isoformat() if item.due else "not booked"
+        due = short_date(item.due, plan.as_of) if item.due else "not booked"
         status = _STATUS_WORDS.get(item.status, item.status.replace("_", " "))
         rows.append(
             [
                 _p(item.title, s["cell"]),
                 _p(due + (f" ({status})" if status else ""), s["cell"]),
-                _p(item.last.isoformat() if item.last else "-", s["cell"]),
+                _p(short_date(item.last, plan.as_of) if item.last else "-", s["cell"]),
                 _p(item.detail, s["cell"]),
             ]
         )
@@ -164,7 +229,7 @@ def render_pdf(plan: CarePlan, paper: Paper = "a4") -> bytes:
     if plan.supplements:
         for line in plan.supplements:
             story.append(
-                _p(f"{line.what}: {line.amount} (recorded {line.since.isoformat()}).", s["body"])
+                _p(f"{line.what}: {line.amount} (since {patient_date(line.since)}).", s["body"])
             )
     else:
         story.append(_p("No calcium or vitamin D supplement is recorded.", s["body"]))
@@ -178,23 +243,43 @@ def render_pdf(plan: CarePlan, paper: Paper = "a4") -> bytes:
 
     drawing = _skeleton(plan, width * 0.42)
     if drawing is not None:
+        count = len(plan.lesions)
         caption = (
-            f"{len(plan.lesions)} bone lesion{'s' if len(plan.lesions) != 1 else ''} recorded."
+            f"{count} place{'s' if count != 1 else ''} in your bones recorded."
             if plan.lesions
-            else "No bone lesions are recorded."
+            else "No places in your bones are recorded."
         )
+        side = Table([[drawing, _legend(s, width * 0.55)]], colWidths=[width * 0.43, width * 0.57])
+        side.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
         story.append(
             KeepTogether(
                 [
                     _p("Where the cancer is in my bones", s["h2"]),
                     _p(caption + " Front view: your right side is on the left.", s["small"]),
-                    drawing,
+                    side,
                 ]
             )
         )
-    story.append(Spacer(1, 4 * mm))
-    for note in plan.notes:
-        story.append(_p(note, s["small"]))
-    story.append(_p("Learn more: the bonemets library, /learn.", s["small"]))
-    doc.build(story)
+    # The closing notes stay together (no line of them alone on a last page).
+    closing = [Spacer(1, 4 * mm), *(_p(note, s["small"]) for note in plan.notes)]
+    closing.append(_p("Learn more: the bonemets library, /learn.", s["small"]))
+    story.append(KeepTogether(closing))
+    footer = _footer_text(plan)
+
+    def on_page(canvas: Any, document: Any) -> None:
+        # The numbers to call on every page, in case only one page is kept by the phone.
+        canvas.saveState()
+        canvas.setFont("Helvetica", 8)
+        canvas.drawString(margin, margin / 2, footer)
+        canvas.drawRightString(size[0] - margin, margin / 2, f"Page {document.page}")
+        canvas.restoreState()
+
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return out.getvalue()
+
+
+def _footer_text(plan: CarePlan) -> str:
+    team = "; ".join(f"{c.label} {c.number}" for c in plan.contacts[:2])
+    emergency = plan.emergency_numbers.split(",")[0].strip()
+    text = f"Emergency: {emergency}." + (f" Care team: {team}." if team else "")
+    return text[:150]

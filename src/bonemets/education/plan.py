@@ -43,6 +43,7 @@ CHECK_BEFORE = {
     "clodronate": "Your team checks your kidneys and calcium with blood tests.",
     "denosumab": "Your team checks your calcium with blood tests.",
 }
+HELD = ("withhold", "overdue", "stopped", "not_indicated")  # no repeating dates for these
 NO_CONTACTS = (
     "No care team contact numbers are set up in this app. Ask your team for their numbers and "
     "write them here."
@@ -61,6 +62,11 @@ class PlanItem:
     status: str
     detail: str
     last: dt.date | None = None
+    # How often it repeats while the plan holds (the calendar repeats the event): a dose every
+    # so many weeks, a test every so many months. None when it should not repeat (a dose on
+    # hold or overdue: the next date is the team's to set).
+    every_weeks: float | None = None
+    every_months: float | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,7 @@ def schedule(assessment: Assessment) -> list[PlanItem]:
                 status=bma.status,
                 detail=" ".join(p for p in parts if p),
                 last=bma.last_dose,
+                every_weeks=bma.interval_weeks if bma.status not in HELD else None,
             )
         )
     for m in assessment.monitoring:
@@ -148,6 +155,7 @@ def schedule(assessment: Assessment) -> list[PlanItem]:
                 status=m.status,
                 detail=" ".join(p for p in parts if p),
                 last=m.last,
+                every_months=m.interval_months if m.status not in HELD else None,
             )
         )
     items.sort(key=lambda i: (i.due is None, i.due or dt.date.max, i.key))

@@ -10,13 +10,14 @@ report; its alert joins the first step's instead of opening a second one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
+from bonemets.core.errors import InputError
 from bonemets.core.pathway import assess_with_triage
 from bonemets.core.pathway.models import AlertSymptom
 from bonemets.core.triage.models import symptom_catalogue
@@ -30,6 +31,9 @@ class Draft:
     chosen: list[Key]  # symptoms ticked (or still there), with their site when known
     gone: list[Key]  # open red flags the patient says have gone
     entry_id: int | None  # the report filed from step 1, if it already called for the team
+    # Step 2's answers so far (form field -> value), saved as the patient goes, so that leaving
+    # and coming back (or signing out) finds them again.
+    details: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,9 @@ def _from_json(data: dict[str, Any], entry_id: int | None) -> Draft:
     def keys(name: str) -> list[Key]:
         return [k for k in (_key(str(x)) for x in data.get(name, [])) if k is not None]
 
-    return Draft(keys("chosen"), keys("gone"), entry_id)
+    details = data.get("details") or {}
+    kept = {str(k): str(v) for k, v in details.items() if isinstance(v, str)}
+    return Draft(keys("chosen"), keys("gone"), entry_id, kept)
 
 
 def _symptoms(draft: Draft) -> list[dict[str, Any]]:
@@ -111,10 +117,12 @@ def start(
     with db.transaction() as s:
         care.authorize(db, s, user, patient_id, "write check-in draft")
         row = s.get(t.CheckInDraft, patient_id)
-        payload = {
+        payload: dict[str, Any] = {
             "chosen": [key_text(k) for k in picked.chosen],
             "gone": [key_text(k) for k in picked.gone],
         }
+        if row is not None and row.data.get("details"):
+            payload["details"] = row.data["details"]  # step 2's answers survive a new step 1
         if row is None:
             s.add(
                 t.CheckInDraft(
@@ -173,3 +181,24 @@ def finish(
         if row is not None:
             s.delete(row)
     return filed
+
+
+MAX_DETAIL_FIELDS = 400  # a check-in form has far fewer; more is not a form of ours
+MAX_DETAIL_CHARS = 10_000
+
+
+def save_details(db: Database, user: t.User, patient_id: str, values: dict[str, str]) -> Draft:
+    """Keep step 2's answers so far in the draft (nothing is filed); a draft is started if
+    there was none (a message or lab values typed with nothing ticked)."""
+    if len(values) > MAX_DETAIL_FIELDS:
+        raise InputError("details", f"more than {MAX_DETAIL_FIELDS} answers")
+    kept = {k[:200]: v[:MAX_DETAIL_CHARS] for k, v in values.items()}
+    with db.transaction() as s:
+        care.authorize(db, s, user, patient_id, "write check-in draft")
+        row = s.get(t.CheckInDraft, patient_id)
+        if row is None:
+            row = t.CheckInDraft(patient_id=patient_id, data={"chosen": [], "gone": []})
+            s.add(row)
+        row.data = {**row.data, "details": kept}
+        row.updated_at = t.utcnow()
+        return _from_json(row.data, row.entry_id)

@@ -189,6 +189,23 @@ class CheckInDraft(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class CalendarFeed(Base):
+    """A patient's private calendar subscription: a calendar app fetches the feed with the token
+    in its URL (it has no cookie). Only the token's SHA-256 is kept; revoking sets revoked_at,
+    and a patient has at most one live feed (a new link revokes the old one)."""
+
+    __tablename__ = "calendar_feeds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class PatientStatus(Base):
     """The latest assessment's summary, so the worklist can sort a panel without assessing it."""
 
@@ -350,6 +367,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "CalendarFeed",
     "CdsCard",
     "CdsFeedback",
     "CdsJwtSeen",

@@ -64,6 +64,32 @@ class Context:
         return (self.report.as_of - patient.bma.last_dose).days
 
 
+@cache
+def _pain_bands() -> tuple[tuple[int, int, int], ...]:
+    bands = load("pro_ctcae")["reading"]["pain_score_bands"]
+    return tuple((int(lo), int(hi), int(sev)) for lo, hi, sev in bands)
+
+
+def read_severity(symptom: Symptom) -> int:
+    """The severity the rules see: the highest of the severity given, the interference and the
+    pain score's band (knowledge/pro_ctcae.toml). The PRO-CTCAE answers only ever raise it."""
+    severity = symptom.severity
+    if symptom.interference is not None:
+        severity = max(severity, symptom.interference)
+    if symptom.pain_score is not None:
+        band = next(sev for lo, hi, sev in _pain_bands() if lo <= symptom.pain_score <= hi)
+        severity = max(severity, band)
+    return severity
+
+
+def conservative(symptom: Symptom) -> Symptom:
+    """The symptom with its severity raised to what its PRO-CTCAE answers say, if higher."""
+    severity = read_severity(symptom)
+    if severity == symptom.severity:
+        return symptom
+    return symptom.model_copy(update={"severity": severity})
+
+
 def describe(symptom: Symptom) -> str:
     """`back_pain (mid_back; worse_at_night; severity 3)`: the inputs a reason quotes."""
     parts: list[str] = []
@@ -71,6 +97,12 @@ def describe(symptom: Symptom) -> str:
         parts.append(symptom.site)
     parts.extend(symptom.features)
     parts.append(f"severity {symptom.severity}")
+    if symptom.pain_score is not None:
+        parts.append(f"pain {symptom.pain_score}/10")
+    if symptom.interference is not None:
+        parts.append(f"interference {symptom.interference}/4")
+    if symptom.frequency is not None:
+        parts.append(f"frequency {symptom.frequency}/4")
     if symptom.duration_days is not None:
         parts.append(f"{symptom.duration_days:g} days")
     if symptom.trend:
@@ -82,7 +114,7 @@ def describe(symptom: Symptom) -> str:
 
 def build_context(report: TriageInput) -> Context:
     present: dict[str, list[Symptom]] = {}
-    for symptom in report.symptoms:
+    for symptom in map(conservative, report.symptoms):
         if symptom.severity > 0:  # severity 0 is the patient saying "none"
             present.setdefault(symptom.code, []).append(symptom)
     ctx = Context(report=report, present=present)

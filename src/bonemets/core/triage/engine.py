@@ -93,6 +93,7 @@ def _reason(rule_id: str, firing: Firing) -> Reason:
         evidence=evidence,  # type: ignore[arg-type]
         unverified=unverified,
         symptoms=sorted(firing.explains),
+        patient_why=rule_table()[rule_id].get("patient_why", ""),
     )
 
 

@@ -99,6 +99,12 @@ class Symptom(_Strict):
     trend: Trend | None = None
     site: str | None = None
     features: list[str] = Field(default_factory=list)
+    # PRO-CTCAE-style answers (added to the contract; knowledge/pro_ctcae.toml): how often
+    # (0 never .. 4 almost constantly), how much it gets in the way (0 not at all .. 4 very
+    # much) and a 0-10 pain score. Triage reads them only to raise the severity (context.py).
+    frequency: Annotated[int, Field(ge=0, le=4, strict=True)] | None = None
+    interference: Annotated[int, Field(ge=0, le=4, strict=True)] | None = None
+    pain_score: Annotated[int, Field(ge=0, le=10, strict=True)] | None = None
     # Set on a symptom reported before `as_of` and not yet resolved, carried into today's
     # triage (a red flag stays part of the picture until it is closed).
     reported_on: IsoDate | None = None
@@ -191,6 +197,9 @@ class Reason:
     # The codes of the reported symptoms this reason accounts for (not those it quotes as
     # context): what an alert about it is about.
     symptoms: list[str] = field(default_factory=list)
+    # Why this matters, in a patient's words (the rule's `patient_why`; added to the contract):
+    # what a patient page shows instead of `explanation`.
+    patient_why: str = ""
 
 
 @dataclass(slots=True)

@@ -3,20 +3,15 @@ models; this only reshapes flat form fields."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from starlette.datastructures import FormData
 
+from bonemets.core.durations import parse_duration
 from bonemets.core.triage.models import symptom_catalogue
+from bonemets.education.patient_words import areas
 
-GROUPS = {
-    "spine": "Back, nerves, bladder and bowel",
-    "bones": "Bones",
-    "calcium": "Thirst, sickness, tiredness, muscles",
-    "jaw_ear": "Mouth, jaw and ears",
-    "clots": "Legs, chest and breathing",
-    "other": "Other",
-}
 SEVERITY = [(1, "Mild"), (2, "Moderate"), (3, "Severe"), (4, "Very severe")]
 TRENDS = [
     ("new", "New"),
@@ -34,10 +29,22 @@ LAB_CHOICES = [
 
 
 def catalogue_by_group() -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    out: dict[str, list[tuple[str, dict[str, Any]]]] = {g: [] for g in GROUPS}
+    """The symptoms by body area, in the order of the areas (patient_words.toml)."""
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {g: [] for g in areas()}
     for code, entry in symptom_catalogue().items():
-        out[entry["group"]].append((code, entry))
+        out.setdefault(entry["group"], []).append((code, entry))
     return out
+
+
+def area_words() -> dict[str, dict[str, str]]:
+    """Each body area's label and hint, in order; a symptom group with no words yet (a new one
+    in symptoms.toml) still gets an area, named after its code, so no symptom is ever hidden."""
+    words = dict(areas())
+    for entry in symptom_catalogue().values():
+        group = entry["group"]
+        if group not in words:
+            words[group] = {"label": group.replace("_", " ").capitalize(), "hint": ""}
+    return words
 
 
 def chosen_symptoms(form: FormData) -> list[str]:
@@ -52,17 +59,29 @@ def _text(form: FormData, key: str) -> str | None:
     return None
 
 
-def report_from_form(form: FormData) -> dict[str, Any]:
-    """The symptom report (and any lab values) from the details step of the check-in."""
+def _whole(form: FormData, key: str) -> int | str | None:
+    """A whole number answer (a radio button's value); anything else is passed on as text for
+    the model to refuse, naming the field (nothing is guessed)."""
+    value = _text(form, key)
+    if value is None:
+        return None
+    return int(value) if value.isdigit() else value
+
+
+def report_from_form(form: FormData, today: dt.date) -> dict[str, Any]:
+    """The symptom report (and any lab values) from the details step of the check-in. A
+    duration typed in words ("2 weeks", "since Monday") is read here; words that cannot be read
+    are refused (InputError naming `<code>.duration`), never guessed."""
     symptoms: list[dict[str, Any]] = []
     for code in chosen_symptoms(form):
         item: dict[str, Any] = {"code": code}
-        severity = _text(form, f"{code}.severity")
-        if severity is not None:
-            item["severity"] = int(severity) if severity.isdigit() else severity
-        duration = _text(form, f"{code}.duration_days")
-        if duration is not None:
-            item["duration_days"] = int(duration) if duration.isdigit() else duration
+        for name in ("severity", "frequency", "interference", "pain_score"):
+            value = _whole(form, f"{code}.{name}")
+            if value is not None:
+                item[name] = value
+        days = _duration(form, code, today)
+        if days is not None:
+            item["duration_days"] = days
         trend = _text(form, f"{code}.trend")
         if trend is not None:
             item["trend"] = trend
@@ -84,6 +103,19 @@ def report_from_form(form: FormData) -> dict[str, Any]:
             number = value
         labs.append({"code": code, "value": number, "unit": _text(form, f"lab.{code}.unit") or ""})
     return {"symptoms": symptoms, "labs": labs, "free_text": _text(form, "free_text")}
+
+
+def _duration(form: FormData, code: str, today: dt.date) -> float | str | None:
+    """The words typed in win over a choice ticked (they are the more specific answer); the
+    older numeric field (`<code>.duration_days`) is still read."""
+    words = _text(form, f"{code}.duration_text")
+    if words is not None:
+        return parse_duration(words, today, field=f"{code}.duration")
+    for key in (f"{code}.duration", f"{code}.duration_days"):
+        value = _text(form, key)
+        if value is not None:
+            return float(value) if value.replace(".", "", 1).isdigit() else value
+    return None
 
 
 def number_or_text(value: str | None) -> Any:

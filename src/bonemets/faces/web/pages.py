@@ -11,13 +11,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from starlette.datastructures import FormData
 
 from bonemets import ENGINE_VERSION
 from bonemets.adapters.storage import repository as repo
+from bonemets.core.durations import CHOICES as DURATION_CHOICES
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import load
 from bonemets.core.record import LesionSite
+from bonemets.education import patient_words
+from bonemets.education.plan import AGENT_WORDS
 from bonemets.faces.web import forms
 from bonemets.faces.web.deps import (
     CSRF_FIELD,
@@ -39,6 +43,19 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(engine_version=ENGINE_VERSION, csrf_field=CSRF_FIELD)
 templates.env.filters["seg"] = path_segment  # a record id in a URL path
 
+
+@pass_context
+def _patient_date(page: Any, value: Any) -> str:
+    """'Tuesday 8 December' (with the year when it is not this year's: the page's `today`)."""
+    return patient_words.patient_date(value, page.get("today"))
+
+
+templates.env.filters["pdate"] = _patient_date
+templates.env.filters["site_words"] = patient_words.site_words
+templates.env.filters["feature_words"] = patient_words.feature_words
+templates.env.filters["unit_words"] = patient_words.unit_words
+templates.env.filters["agent_words"] = lambda agent: AGENT_WORDS.get(agent, agent.replace("_", " "))
+
 LEVEL_WORDS = {
     "emergency": "Emergency",
     "urgent": "Urgent",
@@ -56,6 +73,10 @@ async def form_data(request: Request) -> FormData:
 
 
 def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    who = values.get("who")
+    if who is not None and who.user.role == "patient" and "contacts" not in values:
+        # Every page a patient sees ends with the numbers to call (base.html).
+        values["contacts"] = _contacts(request.app.state.ctx)
     return templates.TemplateResponse(request, name, values, status_code=status)
 
 
@@ -86,11 +107,18 @@ def _patient_only(who: SignedIn, ctx: Context) -> str:
 
 @router.get("/portal", response_class=HTMLResponse)
 def portal_home(
-    request: Request, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
+    request: Request,
+    saved: bool = False,
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
 ) -> HTMLResponse:
     patient_id = _patient_only(who, ctx)
     view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
-    return render(request, "portal_home.html", who=who, view=view)
+    draft = check_in_service.draft(ctx.db, who.user, patient_id)
+    return render(
+        request, "portal_home.html", who=who, view=view, draft=draft, saved=saved,
+        today=ctx.settings.today(), contacts=_contacts(ctx),
+    )  # fmt: skip
 
 
 def _contacts(ctx: Context) -> dict[str, Any]:
@@ -122,7 +150,8 @@ def _tel(number: str) -> str:
 def check_in(
     request: Request, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
 ) -> HTMLResponse:
-    """Step 1: what is there now; first, the red flags still open ("is it still there?")."""
+    """Step 1: "I'm fine this week" first; then what is there now, by body area; and the red
+    flags still open ("is it still there?")."""
     patient_id = _patient_only(who, ctx)
     draft = check_in_service.draft(ctx.db, who.user, patient_id)
     flags = check_in_service.open_red_flags(ctx.db, ctx.settings, who.user, patient_id)
@@ -133,13 +162,13 @@ def check_in(
         request,
         "portal_check_in.html",
         who=who,
-        groups=forms.GROUPS,
+        areas=forms.area_words(),
         catalogue=forms.catalogue_by_group(),
         flags=[
             {
                 "key": check_in_service.key_text((f.code, f.site)),
                 "label": catalogue[f.code]["label"],
-                "site": f.site,
+                "site": patient_words.site_words(f.site),
                 "since": f.reported,
             }
             for f in flags
@@ -147,7 +176,23 @@ def check_in(
         ticked={code for code, _site in draft.chosen} if draft else set(),
         gone={check_in_service.key_text(k) for k in draft.gone} if draft else set(),
         contacts=_contacts(ctx),
+        today=ctx.settings.today(),
     )
+
+
+def _step_one(form: FormData) -> tuple[list[str], list[str]]:
+    """What step 1 says: the symptoms there now (ticked, or open red flags "still there") and
+    the open red flags the patient says have gone."""
+    chosen = forms.chosen_symptoms(form)
+    for key, answer in form.multi_items():
+        if key.startswith("flag.") and answer == "still":
+            chosen.append(key.removeprefix("flag."))
+    gone = [
+        k.removeprefix("flag.")
+        for k, v in form.multi_items()
+        if k.startswith("flag.") and v == "gone"
+    ]
+    return chosen, gone
 
 
 @router.post("/portal/check-in", response_model=None)
@@ -158,24 +203,70 @@ def check_in_details(
     ctx: Context = Depends(context),
 ) -> Response:
     """Step 1 sent: kept as a draft, and filed at once when it already calls for the team
-    (an emergency is shown at once, before any detail is asked)."""
+    (an emergency is shown at once, before any detail is asked). "I'm fine this week" with
+    nothing ticked files the check-in straight away (open red flags not answered stay open)."""
     patient_id = _patient_only(who, ctx)
     check_csrf(who, str(form.get(CSRF_FIELD) or ""))
-    chosen = forms.chosen_symptoms(form)
-    for key, answer in form.multi_items():
-        if key.startswith("flag.") and answer == "still":
-            chosen.append(key.removeprefix("flag."))
-    gone = [
-        k.removeprefix("flag.")
-        for k, v in form.multi_items()
-        if k.startswith("flag.") and v == "gone"
-    ]
+    chosen, gone = _step_one(form)
     started = check_in_service.start(ctx.db, ctx.settings, who.user, patient_id, chosen, gone)
     filed = started.filed
     if filed is not None and filed.result is not None and filed.result.level.value == "emergency":
         # Nothing waits for the details: the emergency advice comes first.
         return RedirectResponse(f"/portal/reports/{filed.entry_ids[-1]}?partial=1", status_code=303)
+    if form.get("fine") and not chosen:
+        done = check_in_service.finish(ctx.db, ctx.settings, who.user, patient_id, {"symptoms": []})
+        return RedirectResponse(f"/portal/reports/{done.entry_ids[-1]}", status_code=303)
     return RedirectResponse("/portal/check-in/details", status_code=303)
+
+
+def _detail_values(form: FormData) -> dict[str, str]:
+    """Step 2's answers as sent (the form's own controls left out)."""
+    skip = {CSRF_FIELD, "step", "symptom"}
+    out: dict[str, str] = {}
+    for key, value in form.multi_items():
+        if key in skip or not isinstance(value, str):
+            continue
+        # A feature list has several values under one name: kept joined, split when shown.
+        out[key] = f"{out[key]}\n{value}" if key in out else value
+    return out
+
+
+@router.post("/portal/check-in/save", response_model=None)
+def check_in_save(
+    request: Request,
+    form: FormData = Depends(form_data),
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
+) -> Response:
+    """Step 2's answers so far, kept in the draft (the page's script sends them as the patient
+    goes; without scripts, the "Save and finish later" button)."""
+    patient_id = _patient_only(who, ctx)
+    check_csrf(who, str(form.get(CSRF_FIELD) or ""))
+    check_in_service.save_details(ctx.db, who.user, patient_id, _detail_values(form))
+    if request.headers.get("x-autosave") == "1":
+        return Response(status_code=204)
+    return RedirectResponse("/portal?saved=1", status_code=303)
+
+
+@router.post("/portal/check-in/leave", response_model=None)
+def check_in_leave(
+    request: Request,
+    form: FormData = Depends(form_data),
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
+) -> Response:
+    """ "Save my answers and sign out" on the check-in pages: what was answered is kept (step 1
+    as it would be sent, filed at once if it calls for the team), then the sign-out itself
+    (a 307 keeps the POST and its CSRF field)."""
+    patient_id = _patient_only(who, ctx)
+    check_csrf(who, str(form.get(CSRF_FIELD) or ""))
+    if form.get("step") == "1":
+        chosen, gone = _step_one(form)
+        if chosen or gone:
+            check_in_service.start(ctx.db, ctx.settings, who.user, patient_id, chosen, gone)
+    else:
+        check_in_service.save_details(ctx.db, who.user, patient_id, _detail_values(form))
+    return RedirectResponse("/logout", status_code=307)
 
 
 @router.get("/portal/check-in/details", response_class=HTMLResponse)
@@ -186,7 +277,8 @@ def check_in_details_page(
     draft keeps step 1, so leaving and coming back loses nothing."""
     patient_id = _patient_only(who, ctx)
     draft = check_in_service.draft(ctx.db, who.user, patient_id)
-    return _details(request, ctx, who, patient_id, draft, values={}, error=None)
+    kept = draft.details if draft else {}
+    return _details(request, ctx, who, patient_id, draft, values=kept, error=None)
 
 
 def _details(
@@ -198,10 +290,16 @@ def _details(
 
     catalogue = symptom_catalogue()
     chosen = draft.chosen if draft else []
+    view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
     early = None
     if draft is not None and draft.entry_id is not None:
-        view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
         early = next((r for r in view.reports if r.entry_id == draft.entry_id), None)
+    # The units the patient chose last time for each blood test they typed in come first.
+    units: dict[str, str] = {}
+    for lab in sorted(view.record.labs, key=lambda lab: lab.date):
+        if lab.reported_by_patient:
+            units[lab.code] = lab.unit
+    values = {**{f"lab.{code}.unit": unit for code, unit in units.items()}, **values}
     return render(
         request,
         "portal_details.html",
@@ -210,11 +308,19 @@ def _details(
         chosen=[(code, site, catalogue[code]) for code, site in chosen],
         severity=forms.SEVERITY,
         trends=forms.TRENDS,
+        # "Never" is not offered: the symptom was ticked as there.
+        frequency=list(enumerate(load("pro_ctcae")["scales"]["frequency"]))[1:],
+        interference=list(enumerate(load("pro_ctcae")["scales"]["interference"])),
+        questions=load("pro_ctcae")["questions"],
+        durations=DURATION_CHOICES,
+        asks_pain=patient_words.asks_pain_score,
         lab_choices=forms.LAB_CHOICES,
         values=values,
         error=error,
         early=early.result if early is not None else None,
+        early_text=patient_result_text(early.result) if early and early.result else None,
         contacts=_contacts(ctx),
+        today=ctx.settings.today(),
     )
 
 
@@ -227,21 +333,53 @@ def check_in_submit(
 ) -> Response:
     patient_id = _patient_only(who, ctx)
     check_csrf(who, str(form.get(CSRF_FIELD) or ""))
-    data = forms.report_from_form(form)
     try:
+        data = forms.report_from_form(form, ctx.settings.today())
         done = check_in_service.finish(ctx.db, ctx.settings, who.user, patient_id, data)
     except InputError as exc:
+        values = _detail_values(form)
+        check_in_service.save_details(ctx.db, who.user, patient_id, values)  # nothing lost
         draft = check_in_service.draft(ctx.db, who.user, patient_id)
-        values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         return _details(
-            request, ctx, who, patient_id, draft, values=values, error=_plain_error(exc),
-            status=422,
+            request, ctx, who, patient_id, draft, values=values,
+            error=_plain_error(exc, forms.chosen_symptoms(form)), status=422,
         )  # fmt: skip
     return RedirectResponse(f"/portal/reports/{done.entry_ids[-1]}", status_code=303)
 
 
-def _plain_error(exc: InputError) -> str:
-    return f"Please check this answer ({exc.field}): {exc.message}"
+ANSWER_WORDS = {
+    "severity": "how bad it is",
+    "frequency": "how often",
+    "interference": "how much it gets in the way",
+    "pain_score": "the pain score",
+    "duration": "how long",
+    "duration_days": "how long",
+    "trend": "whether it is changing",
+    "site": "where",
+}
+
+
+def _plain_error(exc: InputError, chosen: list[str]) -> str:
+    """The answer to check, in the patient's words: the symptom's name and the question, not
+    the contract's field path (`symptoms[0].severity`, `back_pain.duration`)."""
+    import re
+
+    from bonemets.core.triage.models import symptom_catalogue
+
+    field = exc.field
+    code, answer = None, field.rsplit(".", 1)[-1]
+    if m := re.match(r"symptoms\[(\d+)\]", field):
+        index = int(m.group(1))
+        code = chosen[index] if index < len(chosen) else None
+    elif "." in field and field.split(".", 1)[0] in symptom_catalogue():
+        code = field.split(".", 1)[0]
+    if code is not None:
+        label = symptom_catalogue()[code]["label"]
+        question = ANSWER_WORDS.get(answer, "this answer")
+        return f"Please check {question} for “{label}”: {exc.message}"
+    if field.startswith("labs"):
+        return f"Please check the blood test results: {exc.message}"
+    return f"Please check your answers: {exc.message}"
 
 
 @router.get("/portal/reports/{entry_id}", response_class=HTMLResponse)
@@ -266,7 +404,45 @@ def portal_report(
         team=care.care_team_status(ctx.db, who.user, patient_id, found.result),
         contacts=_contacts(ctx),
         partial=partial,
+        today=ctx.settings.today(),
+        report_date=found.date,
+        **patient_result_text(found.result),
     )
+
+
+# Headlines that already say what to do: the level's action line would repeat them.
+_SAYS_WHAT_TO_DO = ("call ", "contact ", "let your care team know", "mention it", "get help",
+                    "get emergency care", "go to the emergency")  # fmt: skip
+
+
+def patient_result_text(result: Any) -> dict[str, Any]:
+    """What the result page says, without saying it twice: the action line only when the
+    headline does not already say what to do, advice lines once and not repeating the action,
+    and "Why am I told this?" from each rule's patient text (one line per distinct text)."""
+    from bonemets.core.triage.engine import rule_table
+
+    headline = str(result["headline"]).lower()
+    action = str(result.get("patient_action") or "")
+    show_action = bool(action) and not any(p in headline for p in _SAYS_WHAT_TO_DO)
+    seen = {action.strip().lower()} if show_action else set()
+    advice = []
+    for line in result.get("advice", []):
+        key = str(line).strip().lower()
+        if key not in seen:
+            seen.add(key)
+            advice.append(line)
+    why, said = [], set()
+    table = rule_table()
+    for reason in result.get("reasons", []):
+        rule = str(reason.get("rule", ""))
+        entry = table.get(rule, {})
+        # A rule without patient words yet falls back to its headline (written for patients),
+        # never to the clinician's explanation.
+        text = reason.get("patient_why") or entry.get("patient_why") or entry.get("headline", "")
+        if text and text not in said:
+            said.add(text)
+            why.append({"rule": rule, "text": text})
+    return {"show_action": show_action, "advice": advice, "why": why}
 
 
 # --- Clinician app ----------------------------------------------------------------------------
