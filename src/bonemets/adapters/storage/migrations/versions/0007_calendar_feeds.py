@@ -1,6 +1,6 @@
 """Calendar feeds: a patient's private, revocable calendar subscription (issue 20 item 4).
 
-Revision ID: patientux_calendar
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-04 23:00:00
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "patientux_calendar"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
