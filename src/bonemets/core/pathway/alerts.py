@@ -17,7 +17,7 @@ from bonemets.core.errors import InputError
 from bonemets.core.knowledge import check_source_ids, load
 from bonemets.core.labs import Sex, ctcae_grade
 from bonemets.core.levels import Level
-from bonemets.core.pathway.bma import Course
+from bonemets.core.pathway.bma import Course, measure_before_dose
 from bonemets.core.pathway.facts import (
     CalciumFinding,
     add_months,
@@ -27,6 +27,7 @@ from bonemets.core.pathway.facts import (
     labs_of,
     unique,
 )
+from bonemets.core.pathway.freshness import fresh
 from bonemets.core.pathway.models import Alert, AlertSymptom, Bma, LesionResult, MonitoringItem
 from bonemets.core.record import SPINAL_SITES, Lab, Record, SymptomReport
 from bonemets.core.triage import TriageResult, triage
@@ -121,7 +122,10 @@ def triage_input(
         free_text = report.free_text[:MAX_TEXT] if report.free_text else None
     # Only the labs triage reads: a two-year history would otherwise be validated again on every
     # assessment for nothing.
-    labs = [_triage_lab(lab) for lab in labs_read(record.labs)]  # tumour markers are not read
+    # Only current values: a confirmed result older than its window (freshness) speaks for its
+    # own day, not today (an 8-year-old low calcium raises nothing now).
+    current = fresh(record.labs, as_of)
+    labs = [_triage_lab(lab) for lab in labs_read(current)]  # tumour markers are not read
     return {
         "as_of": as_of,
         "patient": patient,
@@ -272,8 +276,11 @@ def _graded(record: Record, key: str, lab: Lab, baseline: float | None = None) -
     return g.grade, " ".join(g.caveats)
 
 
-def lab_alerts(record: Record, bma: Bma) -> list[Alert]:
+def lab_alerts(record: Record, bma: Bma, as_of: dt.date | None = None) -> list[Alert]:
+    """Lab alerts on current values only (each analyte's freshness window before `as_of`)."""
     out: list[Alert] = []
+    if as_of is not None:
+        record = record.model_copy(update={"labs": fresh(record.labs, as_of)})
     for key, code, rule, name in (
         ("platelets", "platelets", "labs.platelets_decreased", "Platelets"),
         ("haemoglobin", "haemoglobin", "labs.anaemia", "Haemoglobin"),
@@ -380,17 +387,40 @@ def pathway_alerts(
         bma.status == "withhold" and bma.next_due is not None and bma.next_due < as_of
     ):
         held = " and is on hold (see the withhold alert)" if bma.status == "withhold" else ""
+        regimen = (
+            f" ({bma.regimen_label})"
+            if bma.regimen_label and bma.indication not in (None, "bone_metastases")
+            else ""
+        )
         out.append(
             _alert(
                 "bma_overdue",
                 "bma.overdue",
-                f"{bma.agent} dose overdue: it was due on {bma.next_due}{held}.",
+                f"{bma.agent} dose overdue{regimen}: it was due on {bma.next_due}{held}.",
             )
         )
+    tasks = measure_before_dose(bma)
+    if tasks:
+        names = {
+            "renal_function": "creatinine",
+            "creatinine_clearance": "creatinine clearance",
+            "creatinine_clearance_current": "creatinine clearance",
+            "calcium": "calcium",
+        }
+        wanted = unique(names[c.check] for c in tasks)
+        alert = _alert(
+            "measure_before_dose",
+            "bma.measure_before_dose",
+            f"Measure {' and '.join(wanted)} before the next {bma.agent} dose "
+            f"(due {bma.next_due}): " + " ".join(c.detail or c.check for c in tasks),
+        )
+        behind = [s for c in tasks for s in c.sources]
+        out.append(alert.model_copy(update={"sources": unique([*behind, *alert.sources])}))
     warning_keys = {
         "bma.pregnancy": "pregnancy",
         "bma.denosumab_low_clearance": "denosumab_low_clearance",
         "bma.denosumab_stopped": "denosumab_stopped",
+        "bma.two_agents": "two_agents",
     }
     for warning in bma.warnings:
         if warning.rule in warning_keys:
