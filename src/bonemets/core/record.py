@@ -307,6 +307,11 @@ class Treatment(_Model):
     ]
     start: Date
     stop: Date | None = None
+    ended: bool = Field(
+        False,
+        description="True: known to have ended at an unknown date (an outside system's completed "
+        "order): whether it is still going is unknown, never assumed.",
+    )
 
 
 class SymptomReport(_Model):

@@ -82,10 +82,14 @@ def latest_report(record: Record, as_of: dt.date) -> tuple[int, SymptomReport] |
 
 
 def _known(record: Record, kind: str, as_of: dt.date) -> bool | None:
+    """True when a treatment of `kind` is going on; False when all have stopped; None when not
+    known (none recorded, or ended on an unknown date: the less reassuring reading)."""
     entries = [t for t in record.treatments if t.kind == kind]
     if not entries:
         return None
-    return any(t.stop is None or t.stop > as_of for t in entries)
+    if any(not t.ended and (t.stop is None or t.stop > as_of) for t in entries):
+        return True
+    return None if any(t.ended and t.stop is None for t in entries) else False
 
 
 def triage_input(

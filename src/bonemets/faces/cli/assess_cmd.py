@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from bonemets.adapters.fhir import load_record
+from bonemets.adapters.fhir import Refusal, load_record
 from bonemets.core.pathway import Assessment, assess
 from bonemets.core.record import Record
 from bonemets.faces.cli.common import JsonOption, console, fail, print_json, run_guarded
@@ -105,10 +105,14 @@ def register(app: typer.Typer, schema_app: typer.Typer) -> None:
         """What the care pathway asks for on one day: BMA, monitoring, lesions, alerts."""
         day = _date(as_of)
 
+        refused: list[Refusal] = []
+
         def run() -> Assessment:
-            return assess(load_record(record), day)
+            return assess(load_record(record, refusals=refused), day)
 
         result: Assessment = run_guarded(run)
+        for r in refused:  # the resource alone was left out; the rest was assessed
+            typer.echo(f"refused {r.resource_type}/{r.resource_id}: {r.reason}", err=True)
         if json_out:
             print_json(result)
         else:

@@ -44,6 +44,8 @@ class PatientBase:
         self.record_id = key
         self.birth_date: dt.date | None = None
         self.sex: str | None = None
+        self.deceased: bool | None = None
+        self.deceased_date: dt.date | None = None
         self.cancer_seen = False
         self.cancer: Json = {}
         self.bone_mets: list[tuple[bool | None, dt.date | None, list[str]]] = []
@@ -90,6 +92,16 @@ class PatientBase:
                 self.note(f"birthDate {birth!r} is partial: birth date left unknown")
             else:
                 self.birth_date = parse_date(birth, "birthDate")
+        # deceased[x]: a death date, or a plain yes/no (issue 22: dead patients got alerts).
+        if isinstance(res.get("deceasedBoolean"), bool):
+            self.deceased = res["deceasedBoolean"]
+        elif "deceasedDateTime" in res:
+            self.deceased = True
+            value = res["deceasedDateTime"]
+            if isinstance(value, str) and re.fullmatch(r"\d{4}(-\d{2})?", value):
+                self.note(f"deceasedDateTime {value!r} is partial: deceased, date unknown")
+            else:
+                self.deceased_date = parse_date(value, "deceasedDateTime")
         return True
 
     # --- Shared by the readers ------------------------------------------------------------------
@@ -102,7 +114,12 @@ class PatientBase:
             return parse_date(period["start"], "effectivePeriod.start")
         if "effectiveInstant" in res:
             return parse_date(res["effectiveInstant"], "effectiveInstant")
-        raise Refused("no effective date")
+        raise Refused(
+            "no effective date (effective[x]); 'issued' is when the result was released, not "
+            "when it was measured"
+            if "issued" in res
+            else "no effective date"
+        )
 
     def _quantity(self, q: Any, what: str) -> tuple[float, str | None]:
         if not isinstance(q, dict):
@@ -177,6 +194,8 @@ class PatientBase:
             sex=self.sex,  # type: ignore[arg-type]
             weights=self.lists.pop("weights"),
             heights=self.lists.pop("heights"),
+            deceased=self.deceased,
+            deceased_date=self.deceased_date,
         )
         return Record.model_validate(
             {"id": self.record_id, "demographics": demographics, "cancer": cancer, **self.lists}

@@ -39,7 +39,7 @@ PERIOD_WEEKS = {"d": 1 / 7, "wk": 1.0, "mo": 52 / 12, "a": 52.0, "h": 1 / 168}
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """A resource that could not be read, and the patient it took down with it."""
+    """A resource that could not be read, its patient (when known) and why."""
 
     patient: str | None
     resource_type: str
@@ -62,6 +62,8 @@ class ImportResult:
     refusals: list[Refusal] = field(default_factory=list)
     refused_patients: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Patients read with some of their resources refused (record id -> those refusals).
+    partial: dict[str, list[Refusal]] = field(default_factory=dict)
 
     def count(self, rtype: str) -> TypeCounts:
         c = self.counts.get(rtype)

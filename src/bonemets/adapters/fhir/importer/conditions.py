@@ -42,6 +42,20 @@ class ConditionReader(PatientBase):
                         return concept
         return None
 
+    def primary(self, cc: Any) -> str | None:
+        """The site of a primary cancer other than breast (knowledge: [[primary_cancer]])."""
+        for c in codings(cc):
+            system, code = c.get("system"), c.get("code")
+            if not isinstance(system, str) or not isinstance(code, str):
+                continue
+            site = self.t.primaries.get((system, code))
+            if site is not None:
+                return site
+            for url, prefix, where in self.t.primary_prefixes:
+                if system == url and code.startswith(prefix):
+                    return where
+        return None
+
     def _onset(self, res: Json) -> dt.date | None:
         if "onsetDateTime" in res:
             return parse_date(res["onsetDateTime"], "onsetDateTime")
@@ -58,6 +72,16 @@ class ConditionReader(PatientBase):
             return False
         concept = self.concept(res.get("code"))
         profiles = (res.get("meta") or {}).get("profile") or []
+        other_site = self.primary(res.get("code")) if concept is None else None
+        if other_site is not None:
+            # Another solid-tumour primary: read and shown; breast wins when both are recorded
+            # (the breast-specific rules need to know it is breast).
+            if verification == "refuted":
+                return False
+            if self.cancer.get("primary_site") != "breast":
+                self.cancer["primary_site"] = other_site
+            self.cancer_seen = True
+            return True
         if concept is None and self.t.profiles["primary_cancer_condition"] in profiles:
             concept = "primary_cancer"
         if concept in ("primary_cancer", "breast_cancer"):
@@ -69,7 +93,7 @@ class ConditionReader(PatientBase):
                     site = ext.get("valueString")
             if site is None and concept == "breast_cancer":
                 site = "breast"
-            if site is not None:
+            if site is not None and (site == "breast" or "primary_site" not in self.cancer):
                 self.cancer["primary_site"] = site
             self.cancer_seen = True
             return True
@@ -106,7 +130,13 @@ class ConditionReader(PatientBase):
                     "http://terminology.hl7.org/CodeSystem/condition-clinical",
                 )
                 if status in ("resolved", "inactive", "remission"):
-                    self.note(f"Condition/{res.get('id')}: {concept} {status} without a date")
+                    # Said not to be active, without a date: not active now. Read as resolved on
+                    # its own date (the earliest it can have been), and said so.
+                    data["resolved"] = date
+                    self.note(
+                        f"Condition/{res.get('id')}: {concept} {status} without a date: read as "
+                        f"resolved on {date}"
+                    )
             self.lists["conditions"].append(make(Condition, data))
             return True
         if concept is not None:

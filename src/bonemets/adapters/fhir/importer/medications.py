@@ -28,6 +28,7 @@ from bonemets.core.record import (
     BmaDose,
     BmaPlan,
     Supplement,
+    Treatment,
 )
 
 
@@ -82,11 +83,32 @@ class MedicationReader(PatientBase):
         self.note(f"route {cc!r} not recognised: route left unknown")
         return None
 
+    def product(self, cc: Any) -> str | None:
+        """The RxNorm code of a bone-modifying agent's product (a regimen tells by it). Not read
+        from our own export, whose product coding is derived from the dose (the dose is read)."""
+        own, rx = codes_in(cc, CS_AGENT, self.t.systems["rxnorm"])
+        if own is not None:
+            return None
+        return rx if rx is not None and rx in self.t.meds else None
+
+    def treatment_kind(self, cc: Any) -> str | None:
+        """A treatment (chemotherapy, endocrine therapy) named by a standard code."""
+        for c in codings(cc):
+            key = (c.get("system"), c.get("code"))
+            if key in self.t.treatments:
+                return self.t.treatments[key]
+        return None
+
     def medication_administration(self, res: Json) -> bool:
-        agent = self.agent(self.medication(res))
+        cc = self.medication(res)
+        agent = self.agent(cc)
         if agent is None or status_of(res) not in ("completed", "in-progress", None):
             return False
-        data: Json = {"agent": agent, "date": self._effective(res)}
+        data: Json = {
+            "agent": agent,
+            "date": self._effective(res),
+            "product_code": self.product(cc),
+        }
         dosage = res.get("dosage")
         if isinstance(dosage, dict):
             if "dose" in dosage:
@@ -99,10 +121,14 @@ class MedicationReader(PatientBase):
         return True
 
     def medication_request(self, res: Json) -> bool:
-        agent = self.agent(self.medication(res))
+        cc = self.medication(res)
+        agent = self.agent(cc)
         status = status_of(res)
-        if agent is None or status not in ("active", "completed", "on-hold", "stopped"):
+        if status not in ("active", "completed", "on-hold", "stopped"):
             return False
+        if agent is None:
+            kind = self.treatment_kind(cc)
+            return kind is not None and self.ordered_treatment(res, kind, status)
         if "authoredOn" not in res:
             raise Refused("no authoredOn date")
         # A stopped *plan* authored on a day is a decision to stop on that day (how bonemets
@@ -119,11 +145,25 @@ class MedicationReader(PatientBase):
             "agent": agent,
             "date": parse_date(res["authoredOn"], "authoredOn"),
             "stop": stop,
+            # An order on hold holds the course; a completed or stopped order has ended at an
+            # unknown date: it no longer keeps a course active (issue 22: decades-old orders
+            # were 'overdue').
+            "hold": status == "on-hold",
+            "ended": status in ("completed", "stopped") and not stop,
+            "product_code": self.product(cc),
+            "indication": self.indication(res),
         }
+        if stop:
+            data["stop_reason"] = self.stop_reason(res.get("statusReason"))
         instructions = res.get("dosageInstruction")
         if isinstance(instructions, list) and instructions and isinstance(instructions[0], dict):
             dosage = instructions[0]
             data["route"] = self.route(dosage.get("route"))
+            for dr in dosage.get("doseAndRate") or []:
+                if isinstance(dr, dict) and "doseQuantity" in dr:
+                    value, unit = self._quantity(dr["doseQuantity"], "doseQuantity")
+                    if unit in ("mg", None):
+                        data["dose"] = value
             repeat = (dosage.get("timing") or {}).get("repeat")
             if isinstance(repeat, dict) and "period" in repeat:
                 period = number(repeat["period"], "timing.repeat.period")
@@ -136,12 +176,69 @@ class MedicationReader(PatientBase):
         self.lists["bma_plans"].append(make(BmaPlan, data))
         return True
 
+    def indication(self, res: Json) -> str | None:
+        """What the order is for, from its reasonCode text or codes (bone metastases or
+        osteoporosis; nothing else is read)."""
+        for cc in res.get("reasonCode") or []:
+            text = " ".join(
+                str(x).lower()
+                for x in [cc.get("text"), *(c.get("display") for c in codings(cc))]
+                if x
+            )
+            concepts = {
+                self.t.conditions.get((str(c.get("system")), str(c.get("code"))))
+                for c in codings(cc)
+            }
+            if "bone_metastasis" in concepts or "secondary malignant neoplasm of bone" in text:
+                return "bone_metastases"
+            if "osteopor" in text or "bone loss" in text:
+                return "osteoporosis"
+        return None
+
+    @staticmethod
+    def stop_reason(cc: Any) -> str | None:
+        text = " ".join(
+            str(x).lower()
+            for x in [
+                cc.get("text") if isinstance(cc, dict) else None,
+                *(c.get("display") for c in codings(cc)),
+                *(c.get("code") for c in codings(cc)),
+            ]
+            if x
+        )
+        if not text:
+            return None
+        for needle, reason in (
+            ("osteonecrosis", "onj"),
+            ("onj", "onj"),
+            ("m87.180", "onj"),
+            ("complete", "completed"),
+            ("patient", "patient_choice"),
+            ("adverse", "adverse_event"),
+        ):
+            if needle in text:
+                return reason
+        return "other"
+
+    def ordered_treatment(self, res: Json, kind: str, status: str | None) -> bool:
+        """A cancer treatment ordered (MedicationRequest): started on authoredOn; an ended order
+        has stopped at an unknown date (`ended`), never read as still going."""
+        if "authoredOn" not in res:
+            raise Refused("no authoredOn date")
+        data: Json = {
+            "kind": kind,
+            "start": parse_date(res["authoredOn"], "authoredOn"),
+            "ended": status in ("completed", "stopped"),
+        }
+        self.lists["treatments"].append(make(Treatment, data))
+        return True
+
     def medication_statement(self, res: Json) -> bool:
         status = status_of(res)
         if status in SKIP_STATUS:
             return False
         cc = self.medication(res)
-        treatment = code_in(cc, CS_TREATMENT)
+        treatment = code_in(cc, CS_TREATMENT) or self.treatment_kind(cc)
         if treatment is not None:
             return self.treatment(res, treatment, "effective")
         kind = code_in(cc, CS_SUPPLEMENT)
@@ -154,7 +251,8 @@ class MedicationReader(PatientBase):
                 self.note(f"MedicationStatement/{res.get('id')}: {agent} without a dose date")
                 return False
             date = parse_date(res["effectiveDateTime"], "effectiveDateTime")
-            self.lists["bma_doses"].append(make(BmaDose, {"agent": agent, "date": date}))
+            dose = {"agent": agent, "date": date, "product_code": self.product(cc)}
+            self.lists["bma_doses"].append(make(BmaDose, dose))
             return True
         if kind is None:
             kind = self._by_text(cc, self.t.supplement_text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bonemets.adapters.fhir.codes import (
     CS_LESION_FIELD,
     CS_LESION_VALUE,
@@ -27,6 +29,8 @@ from bonemets.core.record import (
     Weight,
 )
 from bonemets.core.units import ANALYTES, convert
+
+PQ_TRANSLATION = "http://hl7.org/fhir/StructureDefinition/iso21090-PQ-translation"
 
 
 class ObservationReader(PatientBase):
@@ -91,6 +95,11 @@ class ObservationReader(PatientBase):
             )
             return False
         value, raw_unit = self._quantity(q, "valueQuantity")
+        recorded = self._translation(q)
+        if recorded is not None:
+            # The value as first recorded (e.g. 25-OH vitamin D in nmol/L written under the mass
+            # LOINC code in ng/mL): read back in its own unit, so a round trip is exact.
+            value, raw_unit = recorded
         unit = self._lab_unit(raw_unit, "valueQuantity")
         data: Json = {
             "code": analyte,
@@ -103,6 +112,7 @@ class ObservationReader(PatientBase):
             for key, name in (("low", "lower_limit"), ("high", "upper_limit")):
                 if key in ranges[0]:
                     limit, limit_unit = self._quantity(ranges[0][key], f"referenceRange.{key}")
+                    limit, limit_unit = self._translation(ranges[0][key]) or (limit, limit_unit)
                     lu = self._lab_unit(limit_unit or raw_unit, f"referenceRange.{key}")
                     if lu != unit:
                         if analyte not in ANALYTES:
@@ -115,11 +125,22 @@ class ObservationReader(PatientBase):
         self.lists["labs"].append(make(Lab, data))
         return True
 
+    def _translation(self, q: Any) -> tuple[float, str | None] | None:
+        """The iso21090-PQ-translation extension's quantity of `q`, when it has one."""
+        extensions = q.get("extension") if isinstance(q, dict) else None
+        for ext in extensions if isinstance(extensions, list) else []:
+            if isinstance(ext, dict) and ext.get("url") == PQ_TRANSLATION:
+                return self._quantity(ext.get("valueQuantity"), "valueQuantity translation")
+        return None
+
     def vital(self, res: Json, kind: str, units: dict[str, float]) -> bool:
         q = res.get("valueQuantity")
         if q is None:
             return False
         value, unit = self._quantity(q, "valueQuantity")
+        if unit not in units and isinstance(unit, str):
+            # A unit written as text without a UCUM code ("lbs"): read when it is unambiguous.
+            unit = self.t.vital_unit_text.get(kind, {}).get(unit.strip().lower(), unit)
         if unit not in units:
             raise Refused(f"{kind} unit {unit!r} is not one of {sorted(units)}")
         date = self._effective(res)

@@ -93,15 +93,47 @@ class ProcedureReader(PatientBase):
             return self.treatment(res, kind, "performed")
         return False
 
+    def radiology_modality(self, res: Json) -> str | None:
+        """A radiology report's modality: from a known procedure code, else, for a report in the
+        radiology category or under the generic imaging LOINC, from its code's words ('other'
+        when they name none)."""
+        modality = self.modality(res.get("code"))
+        if modality is not None:
+            return modality
+        rad = self.t.radiology
+        categories = res.get("category") or []
+        in_category = any(
+            c.get("system") == rad["category_system"] and c.get("code") in rad["categories"]
+            for cc in categories
+            for c in codings(cc)
+        )
+        loinc = code_in(res.get("code"), self.t.systems["loinc"])
+        if not in_category and loinc not in rad["loinc"]:
+            return None
+        cc = res.get("code") if isinstance(res.get("code"), dict) else {}
+        text = " ".join(
+            str(x) for x in [cc.get("text"), *(c.get("display") for c in codings(cc))] if x
+        )
+        words = f" {text.lower()} "
+        for needle, found in rad["modality_words"]:
+            if needle in words:
+                return str(found)
+        return "other"
+
     def diagnostic_report(self, res: Json) -> bool:
         if status_of(res) in SKIP_STATUS:
             return False
-        modality = self.modality(res.get("code"))
+        modality = self.radiology_modality(res)
         if modality is None:
             return False
         date = self._effective(res) if "issued" not in res or "effectiveDateTime" in res else None
         if date is None:
-            date = parse_date(res["issued"], "issued")
+            if any(k in res for k in ("effectivePeriod", "effectiveInstant")):
+                date = self._effective(res)
+            else:
+                # A report without effective[x]: its issue date is the nearest date recorded
+                # (a scan is reported days after it is done, never before).
+                date = parse_date(res["issued"], "issued")
         finding = None
         for cc in res.get("conclusionCode") or []:
             finding = finding or code_in(cc, CS_IMAGING_FINDING)

@@ -131,6 +131,8 @@ def fhir_to_records(resources: Iterable[Json], *, validate: bool = False) -> Imp
                 builder.patient(pres)
                 result.count("Patient").imported += 1
             except Refused as exc:
+                # The Patient resource alone is refused (demographics unknown); the rest of
+                # the patient is still read.
                 refuse(pid, "Patient", pres, exc.reason)
         else:
             result.notes.append(f"patient {pid}: no Patient resource; demographics unknown")
@@ -148,14 +150,6 @@ def fhir_to_records(resources: Iterable[Json], *, validate: bool = False) -> Imp
                 counts[rtype].imported += 1  # counted as read above
             else:
                 counts[rtype].skipped += 1
-        if pid in refused:
-            reasons = refused[pid]
-            first = reasons[0]
-            result.refused_patients[builder.record_id] = (
-                f"{len(reasons)} resource(s) refused; first: {first.resource_type}/"
-                f"{first.resource_id}: {first.reason}"
-            )
-            continue
         try:
             record = builder.build()
         except Refused as exc:
@@ -174,4 +168,8 @@ def fhir_to_records(resources: Iterable[Json], *, validate: bool = False) -> Imp
             del result.records[builder.record_id]
             continue
         result.records[builder.record_id] = record
+        if pid in refused:
+            # Issue 22: a resource we cannot read is listed with its reason and the rest of the
+            # patient is assessed (one odd unit must not take a patient off every list).
+            result.partial[builder.record_id] = list(refused[pid])
     return result
