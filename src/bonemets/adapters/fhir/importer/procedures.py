@@ -110,7 +110,8 @@ class ProcedureReader(PatientBase):
         loinc = code_in(res.get("code"), self.t.systems["loinc"])
         if not in_category and loinc not in rad["loinc"]:
             return None
-        cc = res.get("code") if isinstance(res.get("code"), dict) else {}
+        code = res.get("code")
+        cc: Json = code if isinstance(code, dict) else {}
         text = " ".join(
             str(x) for x in [cc.get("text"), *(c.get("display") for c in codings(cc))] if x
         )
