@@ -360,12 +360,19 @@ def pathway_alerts(
 ) -> list[Alert]:
     out: list[Alert] = []
     if bma.status == "not_started" and bma.agent is None:
+        site = record.cancer.primary_site if record.cancer is not None else None
+        other = (
+            f" (the guidelines cited are for breast cancer; the primary here is {site}: check "
+            "its own guideline)"
+            if site is not None and site != "breast"
+            else ""
+        )
         out.append(
             _alert(
                 "no_bma",
                 "pathway.no_bma",
                 "Bone metastases and no bone-modifying agent on the record: guidelines advise one "
-                "(denosumab, zoledronic acid or pamidronate) with or without symptoms.",
+                f"(denosumab, zoledronic acid or pamidronate) with or without symptoms{other}.",
             )
         )
     if bma.agent == "denosumab" and bma.status != "stopped":

@@ -27,8 +27,8 @@ def import_records(resources: Iterable[dict[str, Any]]) -> Imported:
     """The adapter's `fhir_to_records`: one record per patient, what it refused, its notes.
 
     A resource the adapter cannot read is refused alone and listed (issue 22): the rest of the
-    patient is assessed, so the other cards stay; its records are keyed by our record-id identifier when the Patient carries one, else by the
-    FHIR Patient.id.
+    patient is assessed, so the other cards stay. Records are keyed by our record-id identifier
+    when the Patient carries one, else by the FHIR Patient.id.
     """
     result = fhir_to_records(resources)
     refusals = [
