@@ -105,12 +105,18 @@ def test_denosumab_below_30_gets_a_caution_that_is_read() -> None:
 
 
 def test_an_old_creatinine_below_30_asks_for_a_new_one_rather_than_holding() -> None:
-    record = _record("zoledronic_acid", [(2.4, "2025-06-01")], ["2025-06-02"])
-    record = record.model_copy(
-        update={"bma_doses": [*record.bma_doses, *on_agent(doses=["2026-01-05"]).bma_doses]}
-    )
+    # Baseline 2.0 mg/dL (CrCl 35); 2.4 (CrCl 29.2) on 2025-10-01 is past the 92-day window.
+    creats = [(2.0, "2025-06-01"), (2.4, "2025-10-01")]
+    record = _record("zoledronic_acid", creats, ["2025-06-02", "2026-01-05"])
     result = assess(record, D("2026-01-30"))
     assert _check(result, "creatinine_clearance_current").status == "missing"
+    assert result.bma.status == "due"
+    task = _rules(result)["bma.measure_before_dose"]
+    assert task.level == "soon" and "not recommended below 30" in task.message
+    fine = _record(
+        "zoledronic_acid", [(2.0, "2025-06-01"), (2.3, "2025-10-01")], ["2025-06-02", "2026-01-05"]
+    )
+    assert _rules(assess(fine, D("2026-01-30")))["bma.measure_before_dose"].level == "routine"
 
 
 # --- Regimens ------------------------------------------------------------------------------------

@@ -426,7 +426,14 @@ def pathway_alerts(
             f"(due {bma.next_due}): " + " ".join(c.detail or c.check for c in tasks),
         )
         behind = [s for c in tasks for s in c.sources]
-        out.append(alert.model_copy(update={"sources": unique([*behind, *alert.sources])}))
+        update: dict[str, Any] = {"sources": unique([*behind, *alert.sources])}
+        if any(c.check == "creatinine_clearance_current" for c in tasks) and (
+            bma.crcl_current_ml_min is not None and bma.crcl_current_ml_min < 30
+        ):
+            # The last clearance known was below 30 mL/min: the new one must be read before a
+            # dose, so the task is raised where it gets read (H147).
+            update["level"] = Level.SOON
+        out.append(alert.model_copy(update=update))
     warning_keys = {
         "bma.pregnancy": "pregnancy",
         "bma.denosumab_low_clearance": "denosumab_low_clearance",
