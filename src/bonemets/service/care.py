@@ -302,6 +302,8 @@ def worklist(
         for patient in patients:
             st = patient.status
             assert st is not None  # every stale status was refreshed above
+            if (st.summary.get("patient") or {}).get("deceased"):
+                continue  # issue 22: a patient who has died is no one's task (H145)
             summary = alerts.get(patient.patient_id)
             # An alert lives until a clinician closes it: the row is at least as urgent as
             # the most urgent open one, whatever the latest report said.
