@@ -9,8 +9,9 @@ patch, our bone-metastasis module, osteoporosis, pregnancy, chronic kidney disea
 syndrome and wellness visits, which write the blood creatinine and calcium), or read from
 `--bundles` (folders of bundles, e.g. generated before). One population per seed, run one after
 the other or side by side (`synthea/generate.py OUT --population 260 --seed S --modules ...
---patches synthea/cohort_patches.yaml --reference-date 2026-11-23 --ages 30-90`). `--synth N` adds N patients of the
-population synth generator (`bonemets.population.synth`, bonemets-written) as a second group.
+--patches synthea/cohort_patches.yaml --reference-date 2026-11-23 --ages 30-90`). `--synth N`
+adds N patients of the population synth generator (`bonemets.population.synth`, bonemets-written)
+as a second group.
 
 Each patient is read by the FHIR adapter and assessed on the day. Counted, per group:
 
