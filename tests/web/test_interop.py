@@ -58,8 +58,8 @@ def test_a_malformed_resource_is_refused_alone(db: Database, settings: Settings)
     report = import_resources(db, settings, [*bad, *resources_of("imp-good")], team="Imported")
     assert report.outcomes == {"imp-bad": "created", "imp-good": "created"}
     [refusal] = [r for r in report.fhir.refusals if r.resource_id == broken_id]
-    assert refusal.patient == "imp-bad" and "furlongs" in refusal.reason
-    assert list(report.fhir.partial) == ["imp-bad"]
+    assert "furlongs" in refusal.reason
+    assert report.fhir.partial == {"imp-bad": [refusal]}
 
     def stored(pid: str) -> int:
         query = select(func.count()).select_from(t.Entry).where(t.Entry.patient_id == pid)
@@ -141,9 +141,12 @@ def test_cli_import_reports_and_is_idempotent(
     first = runner.invoke(cli, ["import", str(path), "--team", "Breast", "--json"])
     assert first.exit_code == 0, first.output
     out = orjson.loads(first.stdout)
-    assert out["patients"] == {"cli-1": "created", "cli-2": "refused"}
+    # Issue 22: the unreadable Patient resource alone is refused (birth date left unknown); the
+    # rest of cli-2 is imported and the refusal listed.
+    assert out["patients"] == {"cli-1": "created", "cli-2": "created"}
     [refusal] = out["refusals"]
     assert refusal["resource_type"] == "Patient" and "birthDate" in refusal["reason"]
+    assert out["patients_with_refused_resources"] == ["cli-2"]
     second = orjson.loads(
         runner.invoke(cli, ["import", str(path), "--team", "Breast", "--json"]).stdout
     )
