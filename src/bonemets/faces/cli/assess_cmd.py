@@ -42,6 +42,9 @@ def _summary(result: Assessment) -> None:
         f"{patient.sex or 'sex unknown'}) on {result.as_of}: "
         f"[{_LEVEL_STYLE[level]}]{level}[/]"
     )
+    if patient.deceased:
+        died = f" on {patient.deceased_date}" if patient.deceased_date else ""
+        console.print(f"[bold]Deceased{died}[/]: no alerts or tasks.")
     if result.alerts:
         table = Table(title="Alerts", show_lines=False)
         for column in ("level", "rule", "message"):
@@ -59,6 +62,14 @@ def _summary(result: Assessment) -> None:
         console.print(f"  {bma.status_reason}", highlight=False)
     if bma.last_dose or bma.next_due:
         console.print(f"  last dose {bma.last_dose or '-'}, next due {bma.next_due or '-'}")
+    if bma.regimen_label:
+        console.print(f"  regimen: {bma.regimen_label} ({bma.regimen_basis})", highlight=False)
+    if bma.crcl_baseline_ml_min is not None or bma.crcl_current_ml_min is not None:
+        base, now = bma.crcl_baseline_ml_min, bma.crcl_current_ml_min
+        console.print(
+            f"  creatinine clearance: baseline {'-' if base is None else f'{base:g}'} mL/min, "
+            f"current {'-' if now is None else f'{now:g}'} mL/min"
+        )
     if bma.dose is not None:
         value = "unknown" if bma.dose.value is None else f"{bma.dose.value:g} {bma.dose.unit}"
         console.print(f"  dose: {value} ({bma.dose.basis})", highlight=False)
