@@ -320,6 +320,15 @@ def test_refused_resources_are_listed(service: Service) -> None:
     refused = rules["cds.data_refused"]
     assert refused["indicator"] == "warning"
     assert "Observation/cr-1" in refused["detail"]
+    # Issue 22: the refused resource alone is left out; the other cards stay.
+    whole = by_rule(
+        cards_of(
+            service.client.post(
+                URL, json=patient_view_request(prefetch_of(hypercalcaemia_overdue()))
+            )
+        )
+    )
+    assert "labs.hypercalcaemia" in whole and "labs.hypercalcaemia" in rules
 
 
 def test_the_answer_is_the_response_models_own_json(service: Service) -> None:

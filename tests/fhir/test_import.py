@@ -11,6 +11,7 @@ import pytest
 
 from bonemets.adapters.fhir import (
     FormatError,
+    Refusal,
     fhir_to_records,
     load_record,
     record_to_fhir,
@@ -247,17 +248,21 @@ def test_unknown_resource_types_are_skipped_and_counted() -> None:
         ({"valueQuantity": {"value": 94, "code": "mg/dL"}}, "plausible"),
     ],
 )
-def test_a_corrupted_resource_refuses_its_patient_only(corrupt: dict, reason: str) -> None:
+def test_a_corrupted_resource_is_refused_alone(corrupt: dict, reason: str) -> None:
+    # Issue 22: per-resource refusal, never per-patient. The resource is listed with its reason,
+    # and the rest of its patient is read.
     bad = {**lab("p2", "bad-ca", "17861-6", 9.4, "mg/dL", "2026-11-20"), **corrupt}
     resources = [patient("p1"), *_labs_us("p1"), patient("p2"), *_labs_si("p2"), bad]
     result = fhir_to_records(resources)
-    assert list(result.records) == ["p1"]
-    assert list(result.refused_patients) == ["p2"]
+    assert list(result.records) == ["p1", "p2"]
+    assert not result.refused_patients
     [refusal] = result.refusals
     assert (refusal.patient, refusal.resource_type, refusal.resource_id) == (
         "p2", "Observation", "bad-ca")  # fmt: skip
     assert reason in refusal.reason
-    assert "Observation/bad-ca" in result.refused_patients["p2"]
+    assert result.partial == {"p2": [refusal]}
+    clean = fhir_to_records([patient("p2"), *_labs_si("p2")]).records["p2"]
+    assert result.records["p2"] == clean  # everything but the refused resource
     assert result.counts["Observation"].refused == 1
 
 
@@ -273,7 +278,7 @@ def test_a_resource_without_subject_is_refused() -> None:
 def test_validate_mode_refuses_invalid_fhir() -> None:
     bad = {**lab("p1", "x", "2000-8", 2.3, "mmol/L", "2026-11-20"), "status": 42}
     result = fhir_to_records([patient("p1"), bad], validate=True)
-    assert not result.records
+    assert result.records["p1"].labs == []  # the invalid resource alone is left out
     assert result.refusals[0].resource_id == "x"
     assert "R4B" in result.refusals[0].reason
 
@@ -314,14 +319,17 @@ def test_load_record_wants_exactly_one_patient(cohort: list[Record], tmp_path: P
         load_record(obs)
 
 
-def test_load_record_reports_a_refused_patient(tmp_path: Path) -> None:
+def test_load_record_lists_a_refused_resource(tmp_path: Path) -> None:
     bad = lab("p1", "bad", "17861-6", 9.4, "furlongs", "2026-11-20")
     path = tmp_path / "b.json"
     bundle = {"resourceType": "Bundle", "type": "collection",
               "entry": [{"resource": patient("p1")}, {"resource": bad}]}  # fmt: skip
     path.write_bytes(orjson.dumps(bundle))
-    with pytest.raises(FormatError, match="Observation/bad"):
-        load_record(path)
+    refused: list[Refusal] = []
+    record = load_record(path, refusals=refused)  # the patient is read without it
+    assert record.labs == []
+    assert [(r.resource_type, r.resource_id) for r in refused] == [("Observation", "bad")]
+    assert "furlongs" in refused[0].reason
 
 
 def _request(status: str, intent: str) -> dict[str, Any]:

@@ -61,9 +61,12 @@ def on_agent(
     labs: list[dict[str, Any]] | None = None,
     route: str | None = None,
     unit: str = "mg/dL",
+    interval: float | None = 4.0,
     **extra: Any,
 ) -> Record:
-    """A patient on `agent` with a baseline creatinine and weight before the first dose."""
+    """A patient on `agent` with a baseline creatinine and weight before the first dose, and a
+    plan of `interval` weeks on the day of the first dose unless plans are given (a missing
+    interval is not read as 4-weekly: see test_regimens)."""
     doses = doses if doses is not None else [FIRST.isoformat()]
     base_labs: list[dict[str, Any]] = []
     data = patient(**extra)
@@ -75,6 +78,8 @@ def on_agent(
         )
     data["labs"] = base_labs + (labs or []) + data.get("labs", [])
     data["bma_doses"] = [dose(d, agent, route) for d in doses]
+    if interval is not None and "bma_plans" not in extra and doses:
+        data["bma_plans"] = [plan(min(doses), agent, interval_weeks=interval)]
     return Record.model_validate(data)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bonemets.core.pathway import Assessment, assess
 from bonemets.core.record import Record
-from tests.pathway.builders import D, lab, on_agent, patient
+from tests.pathway.builders import D, creat, lab, on_agent, patient
 
 
 def _assess(as_of: str = "2026-03-01", **extra: object) -> Assessment:
@@ -129,7 +129,8 @@ def test_falling_alp_raises_nothing() -> None:
 
 
 def test_level_is_the_most_urgent_alert() -> None:
-    result = assess(on_agent(), D("2026-03-10"))  # overdue, no recent creatinine: withhold
+    # overdue, creatinine risen 0.6 mg/dL from a normal baseline: withhold
+    result = assess(on_agent(labs=[creat(1.6, "2026-03-01")]), D("2026-03-10"))
     levels = {a.level for a in result.alerts}
     assert result.bma.status == "withhold"
     assert result.level == max(levels)

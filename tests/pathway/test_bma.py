@@ -105,13 +105,26 @@ def test_missing_weight_gives_null_dose() -> None:
         labs=[creat(1.0, "2026-01-02")],
         bma_doses=[{"agent": "zoledronic_acid", "date": "2026-01-05"}],
     )
-    # a weight after the baseline must not be used for the dose
-    data["demographics"]["weights"] = [weight("2026-01-06", 70.0)]
+    data["demographics"]["weights"] = []
     result = assess(Record.model_validate(data), SOON)
     assert result.bma.dose is not None and result.bma.dose.value is None
     assert "no weight" in result.bma.dose.basis
     assert check(result, "creatinine_clearance").status == "missing"
     assert result.bma.status == "not_due"
+
+
+def test_a_weight_only_after_the_baseline_is_used_and_named() -> None:
+    # Issue 22: with no weight at baseline the clearance was never worked out, even with a later
+    # weight. The nearest weight is used, and the basis says it came after the creatinine.
+    data = patient(
+        labs=[creat(1.0, "2026-01-02")],
+        bma_doses=[{"agent": "zoledronic_acid", "date": "2026-01-05"}],
+    )
+    data["demographics"]["weights"] = [weight("2026-01-06", 70.0)]
+    result = assess(Record.model_validate(data), SOON)
+    assert result.bma.dose is not None and result.bma.dose.crcl_ml_min == 97.2
+    assert "weight 70 kg on 2026-01-06 (the nearest weight, 4 days after" in result.bma.dose.basis
+    assert check(result, "creatinine_clearance").status == "pass"
 
 
 def test_missing_creatinine_gives_null_dose_and_missing_renal_check() -> None:
@@ -266,10 +279,19 @@ def test_planned_interval_is_used() -> None:
     assert result.bma.next_due == FIRST + dt.timedelta(weeks=12)
 
 
-def test_creatinine_older_than_window_withholds_a_due_dose() -> None:
-    # due on 2026-02-02; window 14 days
+def test_creatinine_older_than_window_asks_for_a_measurement_not_a_hold() -> None:
+    # due on 2026-02-02; window 14 days. Issue 22: an old creatinine is a blood test to take
+    # before the dose (a task alert), not a clinical hold.
     assert _timed("2026-02-01", "2026-01-18") == "due"  # 14 days old
-    assert _timed("2026-02-01", "2026-01-17") == "withhold"  # 15 days old
+    assert _timed("2026-02-01", "2026-01-17") == "due"  # 15 days old: due, with a task
+    stale = assess(on_agent(crcl=70.0, labs=[creat(1.0, "2026-01-17")]), D("2026-02-01"))
+    task = next(a for a in stale.alerts if a.rule == "bma.measure_before_dose")
+    assert task.level == "routine" and "creatinine" in task.message
+    assert not any(a.rule == "bma.withhold" for a in stale.alerts)
+    fresh = assess(on_agent(crcl=70.0, labs=[creat(1.0, "2026-01-18")]), D("2026-02-01"))
+    # (no calcium on record: calcium is still asked for, creatinine is not)
+    asked = [a.message for a in fresh.alerts if a.rule == "bma.measure_before_dose"]
+    assert asked and not any("creatinine" in m.split(":")[0] for m in asked)
     # not yet due: the check says missing but nothing is withheld
     result = assess(on_agent(crcl=70.0), D("2026-01-22"))
     assert result.bma.status == "not_due"
@@ -416,7 +438,7 @@ def test_pregnancy_warning() -> None:
 
 
 def test_de_escalation_after_12_months() -> None:
-    doses = ["2025-01-06", "2025-02-03"]
+    doses = [(D("2025-01-06") + dt.timedelta(weeks=4 * i)).isoformat() for i in range(13)]
     record = on_agent(crcl=70.0, doses=doses, labs=[creat(1.0, "2025-01-01")])
     before = assess(record, D("2026-01-05"))
     after = assess(record, D("2026-01-06"))
@@ -458,13 +480,13 @@ def test_route_must_fit_the_agent() -> None:
 
 
 def test_a_withheld_dose_past_its_due_date_is_also_overdue() -> None:
-    # due on 2026-02-02; no creatinine within 14 days of 2026-02-10 -> withhold, and overdue
-    result = assess(on_agent(crcl=70.0, labs=[creat(1.0, "2026-01-10")]), D("2026-02-10"))
+    # due on 2026-02-02; creatinine up 0.6 mg/dL from a normal baseline -> withhold, and overdue
+    result = assess(on_agent(crcl=70.0, labs=[creat(1.6, "2026-01-10")]), D("2026-02-10"))
     assert result.bma.status == "withhold"
     rules = {a.rule: a.message for a in result.alerts}
     assert "bma.withhold" in rules and "bma.overdue" in rules
     assert "on hold" in rules["bma.overdue"]
     # before the due date the withhold alone is raised
-    early = assess(on_agent(crcl=70.0, labs=[creat(1.0, "2026-01-10")]), D("2026-02-01"))
+    early = assess(on_agent(crcl=70.0, labs=[creat(1.6, "2026-01-10")]), D("2026-02-01"))
     assert early.bma.status == "withhold"
     assert "bma.overdue" not in {a.rule for a in early.alerts}

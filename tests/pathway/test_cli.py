@@ -22,7 +22,14 @@ def test_example_record_is_valid_and_assessable(tmp_path: Path) -> None:
     result = runner.invoke(app, ["assess", str(path), "--as-of", "2026-11-23", "--json"])
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
-    assert answer["patient"] == {"id": record.id, "age": 72, "sex": "female"}
+    assert answer["patient"] == {
+        "id": record.id,
+        "age": 72,
+        "sex": "female",
+        "deceased": False,
+        "deceased_date": None,
+        "primary_site": "breast",
+    }
     assert answer["level"] == "urgent"
     assert answer["bma"]["agent"] == "zoledronic_acid"
     assert answer["bma"]["status"] == "withhold"

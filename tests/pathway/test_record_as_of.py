@@ -77,6 +77,9 @@ def _record_with(path: str, model: str, name: str) -> dict[str, Any]:
     if model == "Cancer":
         data["cancer"][name] = LATER
         return data
+    if model == "Demographics":
+        data["demographics"][name] = LATER
+        return data
     entry = {**ENTRIES[field], name: LATER}
     if path.startswith("demographics."):
         data["demographics"][field] = [entry]
@@ -86,7 +89,11 @@ def _record_with(path: str, model: str, name: str) -> dict[str, Any]:
 
 
 def test_every_date_field_is_known_to_the_test() -> None:
-    fields = {path.split(".")[-1] for path, model, _ in date_fields() if model != "Cancer"}
+    fields = {
+        path.split(".")[-1]
+        for path, model, _ in date_fields()
+        if model not in ("Cancer", "Demographics")
+    }
     assert fields == set(ENTRIES), "a new dated record field: add it to ENTRIES"
 
 

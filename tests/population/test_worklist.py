@@ -151,10 +151,12 @@ def test_corrupt_line_and_refused_patient(
     assert victim["skipped_lines"] == 1
     assert victim["resources"] == clean_rows[d.truncated_patient]["resources"] - 1
     assert victim["level"] != "error"
-    # The refused patient is listed as an error, with the adapter's reason.
+    # Issue 22: the resource in furlongs is refused alone; its patient is assessed without it
+    # and counted, the resource listed in problems with the adapter's reason.
     refused = by_id[d.refused_patient]
-    assert refused["level"] == "error" and "furlong" in refused["error"]
-    assert summary["levels"]["error"] == 1 and summary["refused_patients"] == 1
+    assert refused["level"] != "error" and refused["error"] is None
+    assert summary["levels"]["error"] == 0 and summary["refused_patients"] == 0
+    assert summary["patients_with_refused_resources"] == 1
     # Everybody else is unchanged.
     for pid, row in by_id.items():
         if pid not in (d.truncated_patient, d.refused_patient):
@@ -171,7 +173,10 @@ def test_corrupt_line_and_refused_patient(
     }
     assert summary["corrupt_lines"] == 2
     assert any(
-        p["kind"] == "refused_patient" and p["patient"] == d.refused_patient for p in problems
+        p["kind"] == "refused_resource"
+        and p["patient"] == d.refused_patient
+        and "furlong" in p["reason"]
+        for p in problems
     )
 
 

@@ -63,3 +63,19 @@ def test_validating_import_also_accepts_them(breast_cohort: list[Patient]) -> No
         result = fhir_to_records(p.resources, validate=True)
         assert result.refusals == [], p.path.name
         assert len(result.records) == 1
+
+
+def test_death_is_read_and_silences_the_patient(breast_cohort: list[Patient]) -> None:
+    # Issue 22: Synthea writes deceasedDateTime; a patient dead on the day gets no alerts.
+    import datetime as dt
+
+    from bonemets.core.pathway import assess
+
+    later = dt.date(2026, 11, 23)
+    for p in breast_cohort:
+        record = next(iter(p.result.records.values()))
+        assert record.demographics.deceased_date == p.deceased, p.path.name
+        result = assess(record, later)
+        assert result.patient.deceased is (p.deceased is not None and p.deceased <= later)
+        if result.patient.deceased:
+            assert result.alerts == []

@@ -269,3 +269,19 @@ def test_future_dates_nul_text_and_impossible_alert_ids_are_refused(
     with pytest.raises(care.AccessDenied):
         care.acknowledge(db, nurse, 2**31, "done")
     assert counts(db) == before
+
+
+def test_a_deceased_patient_is_left_off_the_worklist(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    # Issue 22 (H145): a patient the record says has died is no one's task.
+    nurse = user(db, "nurse-a")
+    assert [r.patient_id for r in care.worklist(db, settings, nurse)] == ["pat-a"]
+    with db.transaction() as s:
+        patient = repo.get_patient(s, "pat-a")
+        profile = dict(patient.profile)
+        profile["demographics"] = {**profile["demographics"], "deceased_date": "2026-11-01"}
+        patient.profile = profile
+        s.execute(t.PatientStatus.__table__.delete().where(t.PatientStatus.patient_id == "pat-a"))
+    db.records.discard("pat-a")
+    assert care.worklist(db, settings, nurse) == []

@@ -45,7 +45,9 @@ def test_import_is_lossless_and_idempotent(db: Database, settings: Settings) -> 
     assert entry_count(db) == stored
 
 
-def test_a_malformed_resource_refuses_only_its_patient(db: Database, settings: Settings) -> None:
+def test_a_malformed_resource_is_refused_alone(db: Database, settings: Settings) -> None:
+    # Issue 22: per-resource refusal, never per-patient. The resource is listed with its reason
+    # and the rest of its patient is imported.
     bad = resources_of("imp-bad")
     for resource in bad:
         if resource["resourceType"] == "Observation" and "valueQuantity" in resource:
@@ -54,16 +56,17 @@ def test_a_malformed_resource_refuses_only_its_patient(db: Database, settings: S
             broken_id = resource["id"]
             break
     report = import_resources(db, settings, [*bad, *resources_of("imp-good")], team="Imported")
-    assert report.outcomes == {"imp-bad": "refused", "imp-good": "created"}
-    assert any(r.resource_id == broken_id for r in report.fhir.refusals)
-    with db.transaction() as s:
-        assert s.get(t.Patient, "imp-bad") is None
-        assert (
-            s.scalar(
-                select(func.count()).select_from(t.Entry).where(t.Entry.patient_id == "imp-bad")
-            )
-            == 0
-        )
+    assert report.outcomes == {"imp-bad": "created", "imp-good": "created"}
+    [refusal] = [r for r in report.fhir.refusals if r.resource_id == broken_id]
+    assert "furlongs" in refusal.reason
+    assert report.fhir.partial == {"imp-bad": [refusal]}
+
+    def stored(pid: str) -> int:
+        query = select(func.count()).select_from(t.Entry).where(t.Entry.patient_id == pid)
+        with db.transaction() as s:
+            return int(s.scalar(query) or 0)
+
+    assert stored("imp-bad") == stored("imp-good") - 1
 
 
 @pytest.fixture
@@ -138,9 +141,12 @@ def test_cli_import_reports_and_is_idempotent(
     first = runner.invoke(cli, ["import", str(path), "--team", "Breast", "--json"])
     assert first.exit_code == 0, first.output
     out = orjson.loads(first.stdout)
-    assert out["patients"] == {"cli-1": "created", "cli-2": "refused"}
+    # Issue 22: the unreadable Patient resource alone is refused (birth date left unknown); the
+    # rest of cli-2 is imported and the refusal listed.
+    assert out["patients"] == {"cli-1": "created", "cli-2": "created"}
     [refusal] = out["refusals"]
     assert refusal["resource_type"] == "Patient" and "birthDate" in refusal["reason"]
+    assert out["patients_with_refused_resources"] == ["cli-2"]
     second = orjson.loads(
         runner.invoke(cli, ["import", str(path), "--team", "Breast", "--json"]).stdout
     )

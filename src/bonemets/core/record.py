@@ -30,6 +30,10 @@ Sex = Literal["female", "male"]
 Agent = Literal["zoledronic_acid", "pamidronate", "ibandronate", "clodronate", "denosumab"]
 Route = Literal["iv", "sc", "oral"]
 Receptor = Literal["positive", "negative", "low", "unknown"]
+# What a bone-modifying agent is given for: the regimens of knowledge/agents.toml are per
+# indication (a Prolia course for bone loss is not the bone-metastasis regimen).
+Indication = Literal["bone_metastases", "adjuvant", "osteoporosis"]
+StopReason = Literal["onj", "completed", "patient_choice", "adverse_event", "other"]
 
 # The triage contract's lab codes, plus tumour markers (which no rule grades).
 LabCode = Literal[TriageLabCode, "ca15_3", "ca27_29", "cea"]
@@ -86,6 +90,10 @@ class Demographics(_Model):
     sex: Sex | None = None
     weights: list[Weight] = Field(default_factory=list)
     heights: list[Height] = Field(default_factory=list)
+    deceased: bool | None = Field(
+        None, description="True when the record says the patient has died (date may be unknown)."
+    )
+    deceased_date: Date | None = Field(None, description="Date of death, when recorded.")
 
 
 # --- Cancer and lesions ---------------------------------------------------------------------------
@@ -204,6 +212,10 @@ class BmaDose(_Model):
     dose: float | None = Field(None, gt=0)
     unit: Literal["mg"] = "mg"
     route: Route | None = None
+    product_code: str | None = Field(
+        None, max_length=40, description="RxNorm code of the product given, when recorded."
+    )
+    indication: Indication | None = None
 
     @field_validator("route")
     @classmethod
@@ -220,6 +232,18 @@ class BmaPlan(_Model):
     route: Route | None = None
     interval_weeks: float | None = Field(None, gt=0, le=52)
     stop: bool = Field(False, description="True: the agent was stopped on this date.")
+    stop_reason: StopReason | None = Field(None, description="Why it was stopped, when known.")
+    hold: bool = Field(
+        False, description="True: doses are on hold from this date (the course is not over)."
+    )
+    ended: bool = Field(
+        False,
+        description="True: the order is known to have ended at an unknown date after `date` "
+        "(an outside system's completed or stopped prescription): no longer an active order.",
+    )
+    dose: float | None = Field(None, gt=0, description="Planned dose (mg), when recorded.")
+    product_code: str | None = Field(None, max_length=40)
+    indication: Indication | None = None
 
     @field_validator("route")
     @classmethod
@@ -283,6 +307,11 @@ class Treatment(_Model):
     ]
     start: Date
     stop: Date | None = None
+    ended: bool = Field(
+        False,
+        description="True: known to have ended at an unknown date (an outside system's completed "
+        "order): whether it is still going is unknown, never assumed.",
+    )
 
 
 class SymptomReport(_Model):
@@ -347,6 +376,8 @@ class Record(_Model):
         demo, mets = self.demographics, self.cancer.bone_metastases_date if self.cancer else None
         if mets is not None and mets > day:
             return True
+        if demo.deceased_date is not None and demo.deceased_date > day:
+            return True
         for dated in (
             demo.weights,
             demo.heights,
@@ -391,10 +422,14 @@ class Record(_Model):
         def later(d: dt.date | None) -> bool:  # a stop not yet known on `day`
             return d is not None and d > day
 
+        died_later = later(self.demographics.deceased_date)
         demo = self.demographics.model_copy(
             update={
                 "weights": [w for w in self.demographics.weights if keep(w.date)],
                 "heights": [h for h in self.demographics.heights if keep(h.date)],
+                # A death after `day` is not known on `day`.
+                "deceased": None if died_later else self.demographics.deceased,
+                "deceased_date": None if died_later else self.demographics.deceased_date,
             }
         )
         cancer = self.cancer

@@ -186,6 +186,10 @@ class Summary:
             "patients": self.rows,
             "assessed": stats.patients,
             "refused_patients": stats.refused_patients,
+            # Issue 22: patients read with some resources refused (listed in problems), and
+            # deceased patients left off the worklist.
+            "patients_with_refused_resources": stats.partial_patients,
+            "deceased_not_listed": stats.deceased,
             "levels": {level: self.levels.get(level, 0) for level in LEVELS_BY_RANK},
             "gaps": {
                 "bma_overdue": self.bma_status.get("overdue", 0),

@@ -113,6 +113,8 @@ class Stats:
     patients: int = 0
     refused_patients: int = 0
     groups_without_record: int = 0
+    deceased: int = 0  # read, and left off the worklist: the record says they have died
+    partial_patients: int = 0  # assessed with some of their resources refused
     types: dict[str, list[int]] = field(
         default_factory=dict
     )  # type -> read, imported, skipped, refused
@@ -131,6 +133,8 @@ class Stats:
         self.patients += other.patients
         self.refused_patients += other.refused_patients
         self.groups_without_record += other.groups_without_record
+        self.deceased += other.deceased
+        self.partial_patients += other.partial_patients
         for rtype, c in other.types.items():
             acc = self.types.setdefault(rtype, [0, 0, 0, 0])
             for i in range(4):
@@ -271,9 +275,16 @@ def assess_group(
     if not result.records:
         stats.groups_without_record += 1
         return GroupResult(None, problems, stats)
-    record = next(iter(result.records.values()))
+    record_id, record = next(iter(result.records.items()))
     stats.patients += 1
-    row = row_of(key, assess(record, as_of, settings), n_resources, stats.corrupt_lines)
+    if record_id in result.partial:
+        stats.partial_patients += 1
+    assessment = assess(record, as_of, settings)
+    if assessment.patient.deceased:
+        # Issue 22: a dead patient is no one's task; counted, not listed.
+        stats.deceased += 1
+        return GroupResult(None, problems, stats)
+    row = row_of(key, assessment, n_resources, stats.corrupt_lines)
     return GroupResult(row, problems, stats)
 
 

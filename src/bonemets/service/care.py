@@ -108,6 +108,9 @@ def _allow(
 # --- Status (the worklist cache) ----------------------------------------------------------------
 
 
+DECEASED = "deceased"  # the cached status's bma_status for a patient who has died
+
+
 def refresh_status(
     s: Session, patient_id: str, as_of: dt.date, record: Record | None = None
 ) -> Assessment:
@@ -128,7 +131,8 @@ def _store_status(s: Session, patient_id: str, as_of: dt.date, assessment: Asses
             "level": assessment.level.value,
             "level_rank": assessment.level.rank,
             "overdue": overdue,
-            "bma_status": assessment.bma.status,
+            # The worklist reads plain columns only: a deceased patient is marked here.
+            "bma_status": DECEASED if assessment.patient.deceased else assessment.bma.status,
             "next_due": assessment.bma.next_due,
             "top_alert": assessment.alerts[0].message if assessment.alerts else None,
             "summary": assessment.model_dump(mode="json"),
@@ -302,6 +306,8 @@ def worklist(
         for patient in patients:
             st = patient.status
             assert st is not None  # every stale status was refreshed above
+            if st.bma_status == DECEASED:
+                continue  # issue 22: a patient who has died is no one's task (H145)
             summary = alerts.get(patient.patient_id)
             # An alert lives until a clinician closes it: the row is at least as urgent as
             # the most urgent open one, whatever the latest report said.

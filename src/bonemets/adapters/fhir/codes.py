@@ -84,6 +84,11 @@ class Tables:
     site_export: dict[str, dict[str, Any]]
     profiles: dict[str, str]
     code_sources: dict[str, Any] = field(default_factory=dict)
+    # Primary cancers other than breast: (system url, code) -> site, and prefixes.
+    primaries: dict[tuple[str, str], str] = field(default_factory=dict)
+    primary_prefixes: list[tuple[str, str, str]] = field(default_factory=list)
+    vital_unit_text: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> text -> ucum
+    radiology: dict[str, Any] = field(default_factory=dict)
 
 
 def system_url(tables: Tables, key: str) -> str:
@@ -141,7 +146,19 @@ def tables() -> Tables:
         if e.get("export", True):
             site_export[site] = e
     profiles = {k: v for k, v in raw["profiles"].items() if isinstance(v, str)}
+    primaries: dict[tuple[str, str], str] = {}
+    primary_prefixes: list[tuple[str, str, str]] = []
+    for e in raw["primary_cancer"]:
+        url = systems[e["system"]]
+        if e.get("prefix"):
+            primary_prefixes.append((url, e["code"], e["site"]))
+        else:
+            primaries[(url, e["code"])] = e["site"]
     return Tables(
+        primaries=primaries,
+        primary_prefixes=primary_prefixes,
+        vital_unit_text={k: dict(v.get("unit_text", {})) for k, v in raw["vitals"].items()},
+        radiology=dict(raw["radiology"]),
         systems=systems,
         labs_by_loinc=labs_by_loinc,
         lab_export=lab_export,
@@ -190,9 +207,10 @@ def unverified_codes() -> list[dict[str, str]]:
         "dental",
         "imaging",
         "treatment",
+        "primary_cancer",
     ):
         for e in raw[table]:
             if e["evidence"] == "U":
                 code = e.get("loinc") or e.get("code", "")
-                out.append({"table": table, "code": code, "display": e["display"]})
+                out.append({"table": table, "code": code, "display": e.get("display", "")})
     return out

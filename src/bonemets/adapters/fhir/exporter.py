@@ -436,10 +436,13 @@ class _Exporter:
         }
         if lab.lower_limit is not None or lab.upper_limit is not None:
             rng: Json = {}
-            if lab.lower_limit is not None:
-                rng["low"] = _ucum(t, lab.lower_limit * factor[lab.unit] / factor[unit], unit)
-            if lab.upper_limit is not None:
-                rng["high"] = _ucum(t, lab.upper_limit * factor[lab.unit] / factor[unit], unit)
+            for key, limit in (("low", lab.lower_limit), ("high", lab.upper_limit)):
+                if limit is not None:
+                    # converted, with the recorded limit kept as the value is (read back exact)
+                    rng[key] = _ucum(t, limit * factor[lab.unit] / factor[unit], unit)
+                    rng[key]["extension"] = [
+                        {"url": PQ_TRANSLATION, "valueQuantity": _ucum(t, limit, lab.unit)}
+                    ]
             res["referenceRange"] = [rng]
         self.add(res)
 

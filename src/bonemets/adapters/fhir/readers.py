@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from bonemets.adapters.fhir.importer import ImportResult, fhir_to_records
+from bonemets.adapters.fhir.importer import ImportResult, Refusal, fhir_to_records
 from bonemets.core.errors import InputError
 from bonemets.core.record import Record
 
@@ -90,7 +90,7 @@ def write_ndjson(resources: Iterable[Json], folder: str | Path, *, gz: bool = Fa
     return written
 
 
-def _one(result: ImportResult, path: Path) -> Record:
+def _one(result: ImportResult, path: Path, refusals: list[Refusal] | None = None) -> Record:
     if result.refused_patients:
         patient, reason = next(iter(result.refused_patients.items()))
         raise FormatError(f"{path}: patient {patient} refused: {reason}")
@@ -103,21 +103,28 @@ def _one(result: ImportResult, path: Path) -> Record:
             f"{path}: expected exactly one patient, found {len(result.records)}"
             + (f" ({', '.join(sorted(result.records)[:5])})" if result.records else "")
         )
-    return next(iter(result.records.values()))
+    record_id, record = next(iter(result.records.items()))
+    if refusals is not None:
+        refusals.extend(result.partial.get(record_id, []))
+    return record
 
 
-def load_record(path: str | Path, *, validate: bool = False) -> Record:
+def load_record(
+    path: str | Path, *, validate: bool = False, refusals: list[Refusal] | None = None
+) -> Record:
     """One patient's Record from a FHIR Bundle, a folder of FHIR NDJSON, or bonemets record JSON.
 
     The format is detected: a folder is read as NDJSON; a JSON object with ``resourceType`` Bundle
     as FHIR; any other JSON object as the bonemets record. Raises `FormatError` (an `InputError`
-    naming RECORD) unless exactly one patient is read without refusal.
+    naming RECORD) unless exactly one patient is read. A resource of that patient that cannot
+    be read is refused alone (issue 22): it is appended to `refusals` when a list is given, and
+    the rest of the patient is returned.
     """
     p = Path(path)
     if p.is_dir():
         if not _ndjson_files(p):
             raise FormatError(f"{p} holds no *.ndjson or *.ndjson.gz files")
-        return _one(fhir_to_records(read_ndjson_dir(p), validate=validate), p)
+        return _one(fhir_to_records(read_ndjson_dir(p), validate=validate), p, refusals)
     try:
         raw = p.read_bytes()
     except OSError as exc:
@@ -130,7 +137,7 @@ def load_record(path: str | Path, *, validate: bool = False) -> Record:
         raise FormatError("expected a JSON object (a FHIR Bundle or the bonemets patient record)")
     rtype = data.get("resourceType")
     if rtype == "Bundle":
-        return _one(fhir_to_records(bundle_resources(data), validate=validate), p)
+        return _one(fhir_to_records(bundle_resources(data), validate=validate), p, refusals)
     if rtype is not None:
         raise FormatError(f"{p} is a FHIR {rtype}, not a Bundle")
     try:

@@ -17,7 +17,7 @@ from bonemets.core.errors import InputError
 from bonemets.core.knowledge import check_source_ids, load
 from bonemets.core.labs import Sex, ctcae_grade
 from bonemets.core.levels import Level
-from bonemets.core.pathway.bma import Course
+from bonemets.core.pathway.bma import Course, measure_before_dose
 from bonemets.core.pathway.facts import (
     CalciumFinding,
     add_months,
@@ -27,6 +27,7 @@ from bonemets.core.pathway.facts import (
     labs_of,
     unique,
 )
+from bonemets.core.pathway.freshness import fresh
 from bonemets.core.pathway.models import Alert, AlertSymptom, Bma, LesionResult, MonitoringItem
 from bonemets.core.record import SPINAL_SITES, Lab, Record, SymptomReport
 from bonemets.core.triage import TriageResult, triage
@@ -81,10 +82,14 @@ def latest_report(record: Record, as_of: dt.date) -> tuple[int, SymptomReport] |
 
 
 def _known(record: Record, kind: str, as_of: dt.date) -> bool | None:
+    """True when a treatment of `kind` is going on; False when all have stopped; None when not
+    known (none recorded, or ended on an unknown date: the less reassuring reading)."""
     entries = [t for t in record.treatments if t.kind == kind]
     if not entries:
         return None
-    return any(t.stop is None or t.stop > as_of for t in entries)
+    if any(not t.ended and (t.stop is None or t.stop > as_of) for t in entries):
+        return True
+    return None if any(t.ended and t.stop is None for t in entries) else False
 
 
 def triage_input(
@@ -121,7 +126,10 @@ def triage_input(
         free_text = report.free_text[:MAX_TEXT] if report.free_text else None
     # Only the labs triage reads: a two-year history would otherwise be validated again on every
     # assessment for nothing.
-    labs = [_triage_lab(lab) for lab in labs_read(record.labs)]  # tumour markers are not read
+    # Only current values: a confirmed result older than its window (freshness) speaks for its
+    # own day, not today (an 8-year-old low calcium raises nothing now).
+    current = fresh(record.labs, as_of)
+    labs = [_triage_lab(lab) for lab in labs_read(current)]  # tumour markers are not read
     return {
         "as_of": as_of,
         "patient": patient,
@@ -272,8 +280,11 @@ def _graded(record: Record, key: str, lab: Lab, baseline: float | None = None) -
     return g.grade, " ".join(g.caveats)
 
 
-def lab_alerts(record: Record, bma: Bma) -> list[Alert]:
+def lab_alerts(record: Record, bma: Bma, as_of: dt.date | None = None) -> list[Alert]:
+    """Lab alerts on current values only (each analyte's freshness window before `as_of`)."""
     out: list[Alert] = []
+    if as_of is not None:
+        record = record.model_copy(update={"labs": fresh(record.labs, as_of)})
     for key, code, rule, name in (
         ("platelets", "platelets", "labs.platelets_decreased", "Platelets"),
         ("haemoglobin", "haemoglobin", "labs.anaemia", "Haemoglobin"),
@@ -349,12 +360,19 @@ def pathway_alerts(
 ) -> list[Alert]:
     out: list[Alert] = []
     if bma.status == "not_started" and bma.agent is None:
+        site = record.cancer.primary_site if record.cancer is not None else None
+        other = (
+            f" (the guidelines cited are for breast cancer; the primary here is {site}: check "
+            "its own guideline)"
+            if site is not None and site != "breast"
+            else ""
+        )
         out.append(
             _alert(
                 "no_bma",
                 "pathway.no_bma",
                 "Bone metastases and no bone-modifying agent on the record: guidelines advise one "
-                "(denosumab, zoledronic acid or pamidronate) with or without symptoms.",
+                f"(denosumab, zoledronic acid or pamidronate) with or without symptoms{other}.",
             )
         )
     if bma.agent == "denosumab" and bma.status != "stopped":
@@ -380,17 +398,47 @@ def pathway_alerts(
         bma.status == "withhold" and bma.next_due is not None and bma.next_due < as_of
     ):
         held = " and is on hold (see the withhold alert)" if bma.status == "withhold" else ""
+        regimen = (
+            f" ({bma.regimen_label})"
+            if bma.regimen_label and bma.indication not in (None, "bone_metastases")
+            else ""
+        )
         out.append(
             _alert(
                 "bma_overdue",
                 "bma.overdue",
-                f"{bma.agent} dose overdue: it was due on {bma.next_due}{held}.",
+                f"{bma.agent} dose overdue{regimen}: it was due on {bma.next_due}{held}.",
             )
         )
+    tasks = measure_before_dose(bma)
+    if tasks:
+        names = {
+            "renal_function": "creatinine",
+            "creatinine_clearance": "creatinine clearance",
+            "creatinine_clearance_current": "creatinine clearance",
+            "calcium": "calcium",
+        }
+        wanted = unique(names[c.check] for c in tasks)
+        alert = _alert(
+            "measure_before_dose",
+            "bma.measure_before_dose",
+            f"Measure {' and '.join(wanted)} before the next {bma.agent} dose "
+            f"(due {bma.next_due}): " + " ".join(c.detail or c.check for c in tasks),
+        )
+        behind = [s for c in tasks for s in c.sources]
+        update: dict[str, Any] = {"sources": unique([*behind, *alert.sources])}
+        if any(c.check == "creatinine_clearance_current" for c in tasks) and (
+            bma.crcl_current_ml_min is not None and bma.crcl_current_ml_min < 30
+        ):
+            # The last clearance known was below 30 mL/min: the new one must be read before a
+            # dose, so the task is raised where it gets read (H147).
+            update["level"] = Level.SOON
+        out.append(alert.model_copy(update=update))
     warning_keys = {
         "bma.pregnancy": "pregnancy",
         "bma.denosumab_low_clearance": "denosumab_low_clearance",
         "bma.denosumab_stopped": "denosumab_stopped",
+        "bma.two_agents": "two_agents",
     }
     for warning in bma.warnings:
         if warning.rule in warning_keys:

@@ -37,6 +37,12 @@ def bone_metastases(record: Record) -> bool | None:
     return None
 
 
+def deceased(record: Record) -> bool:
+    """True when the record (already cut to its day) says the patient has died."""
+    demo = record.demographics
+    return demo.deceased is True or demo.deceased_date is not None
+
+
 def _triage_of(record: Record, report: SymptomReport) -> TriageResult:
     """An earlier report triaged as it stood on its day (for the red flags it raised)."""
     then = record.as_of(report.date)
@@ -69,6 +75,7 @@ def assess_with_triage(
         bone_metastases=mets is True,
         calcium=calcium_finding(triaged),
         course=course,
+        lapse_weeks=settings.course_lapse_weeks,
     )
     monitoring = assess_monitoring(record, as_of, settings)
     lesions = assess_lesions(record)
@@ -78,13 +85,22 @@ def assess_with_triage(
             [*(report_symptoms(today[1]) if today else []), *carried],
             today[1].date if today else None,
         )
-        + lab_alerts(record, bma)
+        + lab_alerts(record, bma, as_of)
         + pathway_alerts(record, as_of, bma, monitoring, lesions)
     )
     alerts.sort(key=lambda a: -a.level.rank)
+    dead = deceased(record)
+    if dead:
+        # A deceased patient gets no alerts and no tasks: shown as deceased, nothing else.
+        alerts = []
     assessment = Assessment(
         patient=PatientSummary(
-            id=record.id, age=age_on(record, as_of), sex=record.demographics.sex
+            id=record.id,
+            age=age_on(record, as_of),
+            sex=record.demographics.sex,
+            deceased=dead,
+            deceased_date=record.demographics.deceased_date,
+            primary_site=record.cancer.primary_site if record.cancer else None,
         ),
         as_of=as_of,
         level=most_urgent([a.level for a in alerts]),

@@ -13,6 +13,7 @@ from typing import Any
 
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import check_source_ids, load
+from bonemets.core.pathway import freshness
 from bonemets.core.pathway.facts import (
     CalciumFinding,
     add_months,
@@ -21,15 +22,23 @@ from bonemets.core.pathway.facts import (
     in_unit,
     labs_of,
     latest_lab,
-    latest_weight,
     unique,
 )
 from bonemets.core.pathway.models import Bma, BmaStatus, Check, CheckStatus, Dose, Suggestion
-from bonemets.core.record import BmaDose, BmaPlan, Lab, Record
+from bonemets.core.pathway.regimens import (
+    Regimen,
+    match,
+    metastatic_regimen,
+    observed_interval,
+    snap,
+)
+from bonemets.core.record import BmaDose, BmaPlan, Lab, Record, Weight
 from bonemets.core.renal import CreatinineClearance, cockcroft_gault
 
 _ROUND = 6  # float noise (1.4 - 0.9 = 0.49999999999999994) must not cross a kidney threshold
 BLOCKING_CHECKS = ("renal_function", "creatinine_clearance", "calcium")
+CALCIUM_KINDS = ("calcium_ionized", "calcium_corrected", "calcium_total")
+NOW_CHECK = "creatinine_clearance_current"  # kidney function now, before each dose
 
 
 @cache
@@ -65,6 +74,16 @@ class Course:
     plan: BmaPlan | None  # the latest plan of the current agent
     doses: list[BmaDose]  # the doses of the current course, oldest first
     stop_date: dt.date | None = None
+    stop_reason: str | None = None
+    held_since: dt.date | None = None  # the latest plan puts doses on hold (no dose since)
+
+    def last_activity(self) -> dt.date | None:
+        """The last sign the course is going on: its last dose, or an order that has not ended
+        (an outside system's ended prescription says nothing about today)."""
+        days = [d.date for d in self.doses]
+        if self.plan is not None and not self.plan.ended:
+            days.append(self.plan.date)
+        return max(days, default=None)
 
 
 def current_course(record: Record) -> Course:
@@ -94,12 +113,20 @@ def current_course(record: Record) -> Course:
             cut = max(cut, p.date + dt.timedelta(days=1))
     course = [d for d in doses if d.agent == agent and d.date >= cut]
     agent_plans = [p for p in plans if p.agent == agent and not p.stop and p.date >= cut]
+    plan = agent_plans[-1] if agent_plans else None
+    held = (
+        plan.date
+        if plan is not None and plan.hold and (not course or course[-1].date <= plan.date)
+        else None
+    )
     return Course(
         agent=agent,
         stopped=stopped,
-        plan=agent_plans[-1] if agent_plans else None,
+        plan=plan,
         doses=course,
         stop_date=last_plan.date if stopped and last_plan is not None else None,
+        stop_reason=last_plan.stop_reason if stopped and last_plan is not None else None,
+        held_since=held,
     )
 
 
@@ -124,11 +151,29 @@ class Clearance:
     basis: str
 
 
+def nearest_weight(record: Record, day: dt.date) -> Weight | None:
+    """The weight for a creatinine of `day`: the latest on or before it when that is recent
+    (within agents.toml renal_current.weight_note_after_days), else the recorded weight nearest
+    in time, before or after (the later on a tie): a weight taken after a baseline creatinine is
+    better than no clearance at all. The record is already cut to `as_of`: no future is read."""
+    weights = record.demographics.weights
+    if not weights:
+        return None
+    near = int(table()["renal_current"]["weight_note_after_days"])
+    before = [w for w in weights if w.date <= day]
+    if before:
+        latest = max(before, key=lambda w: w.date)
+        if (day - latest.date).days <= near:
+            return latest
+    return min(weights, key=lambda w: (abs((w.date - day).days), -w.date.toordinal()))
+
+
 def clearance(record: Record, day: dt.date, what: str) -> Clearance:
-    """Cockcroft-Gault from the creatinine and weight latest on or before `day` (never guessed)."""
+    """Cockcroft-Gault from the creatinine latest on or before `day` and the weight nearest to
+    that creatinine (never guessed; which ones were used is said)."""
     creat = latest_lab(record, "creatinine", day)
-    weight = latest_weight(record, day)
-    age = age_on(record, day)
+    weight = nearest_weight(record, creat.date if creat is not None else day)
+    age = age_on(record, creat.date if creat is not None else day)
     missing = []
     if creat is None:
         missing.append("creatinine")
@@ -141,7 +186,7 @@ def clearance(record: Record, day: dt.date, what: str) -> Clearance:
             None,
             creat,
             f"Creatinine clearance unknown: no {' or '.join(missing)} on record "
-            f"on or before {day} ({what}).",
+            f"{'on or before ' + str(day) if creat is None else 'to go with it'} ({what}).",
         )
     try:
         crcl = cockcroft_gault(
@@ -161,10 +206,18 @@ def clearance(record: Record, day: dt.date, what: str) -> Clearance:
             None, creat, f"Creatinine clearance unknown: {field}: {exc.message} ({what})."
         )
     sex_note = "" if record.demographics.sex else ", sex unknown: female factor used"
+    gap = abs((weight.date - creat.date).days)
+    far = int(table()["renal_current"]["weight_note_after_days"])
+    weight_note = (
+        f" (the nearest weight, {gap} days {'after' if weight.date > creat.date else 'before'} "
+        "the creatinine)"
+        if gap > far or weight.date > creat.date
+        else ""
+    )
     basis = (
         f"CrCl {crcl.value:g} mL/min (Cockcroft-Gault{sex_note}, creatinine {creat.value:g} "
-        f"{creat.unit} on {creat.date}, weight {weight.kg:g} kg on {weight.date}, age {age}; "
-        f"{what})"
+        f"{creat.unit} on {creat.date}, weight {weight.kg:g} kg on {weight.date}{weight_note}, "
+        f"age {age}; {what})"
     )
     return Clearance(crcl, creat, basis)
 
@@ -183,10 +236,31 @@ class DoseResult:
     check: Check | None  # creatinine_clearance, when the dose depends on it
 
 
-def dose_for(record: Record, course: Course, route: str | None, as_of: dt.date) -> DoseResult:
+def dose_for(
+    record: Record,
+    course: Course,
+    route: str | None,
+    as_of: dt.date,
+    regimen: Regimen | None = None,
+    interval: float | None = None,
+) -> DoseResult:
     assert course.agent is not None
     agent = agent_table(course.agent)
     unit: str = agent["unit"]
+    if regimen is not None and not regimen.metastatic:
+        # Outside the bone-metastasis pathway: the regimen's own dose, never a metastatic one.
+        every = interval if interval is not None else regimen.intervals_weeks[0]
+        return DoseResult(
+            Dose(
+                value=regimen.dose_mg,
+                unit=unit,
+                basis=f"{regimen.label}: the dose of this regimen, not a bone-metastasis dose.",
+                frequency=f"every {every:g} weeks",
+                sources=list(regimen.sources),
+                evidence=regimen.evidence,
+            ),
+            None,
+        )
     if agent["dose_by"] == "fixed":
         return DoseResult(
             Dose(
@@ -289,6 +363,25 @@ def dose_for(record: Record, course: Course, route: str | None, as_of: dt.date) 
 # --- Checks ---------------------------------------------------------------------------------------
 
 
+def sourced_check(
+    name: str,
+    status: CheckStatus,
+    detail: str,
+    sources: list[str],
+    evidence: str,
+    date: dt.date | None = None,
+) -> Check:
+    return Check(
+        check=name,
+        status=status,
+        date=date,
+        detail=detail,
+        sources=sources,
+        evidence=evidence,
+        unverified=flag(evidence),
+    )
+
+
 def _fmt(value: float) -> str:
     return f"{round(value, 3):g}"
 
@@ -312,15 +405,7 @@ def renal_function(
     def check(
         status: CheckStatus, detail: str, date: dt.date | None = None, ev: str = "V"
     ) -> Check:
-        return Check(
-            check="renal_function",
-            status=status,
-            date=date,
-            detail=detail,
-            sources=sources,
-            evidence=ev,
-            unverified=flag(ev),
-        )
+        return sourced_check("renal_function", status, detail, sources, ev, date)
 
     if latest is None:
         return check("missing", "No creatinine on the record: one is needed before each dose.")
@@ -387,7 +472,88 @@ def renal_function(
     )
 
 
-def calcium_check(agent_name: str, calcium: CalciumFinding | None, as_of: dt.date) -> Check:
+def _active(record: Record, code: str, as_of: dt.date | None = None) -> bool:
+    """An unresolved condition of `code` that still speaks for today (see freshness)."""
+    return any(
+        c.code == code
+        and c.resolved is None
+        and (as_of is None or freshness.condition_current(c, as_of))
+        for c in record.conditions
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RenalNow:
+    check: Check | None
+    blocks: bool
+    clearance: Clearance | None
+
+
+def renal_current(record: Record, course: Course, as_of: dt.date) -> RenalNow:
+    """Kidney function now, before each dose: the clearance from the latest creatinine and the
+    weight nearest to it. Zoledronic acid and pamidronate below 30 mL/min (or on dialysis): not
+    recommended, withheld. Denosumab: no dose change, a severe-hypocalcaemia caution (a warning).
+    A creatinine older than its window decides no hold: it asks for a new one."""
+    assert course.agent is not None
+    spec = table()["renal_current"]
+    threshold = float(spec["crcl_below"])
+    withheld_agent = course.agent in spec["not_recommended"]
+    if not withheld_agent:
+        return RenalNow(None, False, None)
+    sources = list(spec["sources"])
+    ev: str = spec["evidence"]
+    name = label(course.agent)
+
+    def check(status: CheckStatus, detail: str, date: dt.date | None = None) -> Check:
+        return sourced_check(NOW_CHECK, status, detail, sources, ev, date)
+
+    if _active(record, "dialysis", as_of):
+        return RenalNow(
+            check(
+                "fail",
+                f"On dialysis: {name} is not recommended (below CrCl {threshold:g} mL/min or on "
+                "dialysis, per the label); withhold.",
+            ),
+            True,
+            None,
+        )
+    cl = clearance(record, as_of, "current, before the next dose")
+    if cl.value is None:
+        return RenalNow(check("missing", cl.basis), False, cl)
+    assert cl.creatinine is not None
+    fresh_creat = freshness.is_fresh(cl.creatinine, as_of)
+    if cl.value.value < threshold:
+        if not fresh_creat:
+            return RenalNow(
+                check(
+                    "missing",
+                    f"{cl.basis}: below {threshold:g} mL/min, but the creatinine is older than "
+                    f"{freshness.window_text('creatinine')}: measure it again before the dose "
+                    f"({name} is not recommended below {threshold:g} mL/min).",
+                    cl.creatinine.date,
+                ),
+                False,
+                cl,
+            )
+        return RenalNow(
+            check(
+                "fail",
+                f"{cl.basis}: {name} is not recommended below CrCl {threshold:g} mL/min "
+                "(label); withhold.",
+                cl.creatinine.date,
+            ),
+            True,
+            cl,
+        )
+    return RenalNow(check("pass", cl.basis, cl.creatinine.date), False, cl)
+
+
+def calcium_check(
+    agent_name: str,
+    calcium: CalciumFinding | None,
+    as_of: dt.date,
+    record: Record | None = None,
+) -> Check:
     agent = agent_table(agent_name)
     window = table()["calcium_before_dose"]
     blocking = bool(agent["withhold_on_low_calcium"])
@@ -406,6 +572,15 @@ def calcium_check(agent_name: str, calcium: CalciumFinding | None, as_of: dt.dat
         )
 
     if calcium is None:
+        stale = labs_of(record, *CALCIUM_KINDS) if record is not None else []
+        if stale:
+            last = stale[-1]
+            return check(
+                "missing",
+                f"Latest calcium {last.value:g} {last.unit} on {last.date} is older than "
+                f"{freshness.window_text(last.code)}: measure it before the next dose.",
+                window["lookback_evidence"],
+            )
         return check("missing", "No calcium on the record.")
     if calcium.state == "low":
         action = "correct it before the next dose; withhold meanwhile" if blocking else "correct it"
@@ -458,9 +633,32 @@ def supplement_check(record: Record, as_of: dt.date, calcium: CalciumFinding | N
     names = {"calcium": "calcium", "vitamin_d": "vitamin D"}
     states: list[CheckStatus] = []
     details: list[str] = []
+    high = calcium is not None and calcium.state == "high"
+    sources = list(spec["sources"])
     for kind in ("calcium", "vitamin_d"):
         reports = sorted((s for s in record.supplements if s.kind == kind), key=lambda s: s.date)
         need = f"{minimum[kind]:g} {units[kind]}"
+        if high and kind == "calcium":
+            # During hypercalcaemia calcium supplements stop: taking them is a finding, not a pass.
+            stop_spec = table()["supplements_in_hypercalcaemia"]
+            sources = unique([*sources, *stop_spec["sources"]])
+            last = reports[-1] if reports else None
+            taking = (
+                last is not None
+                and last.active is not False
+                and (last.stopped is None or last.stopped > as_of)
+            )
+            if taking and last is not None:
+                amount = f"{last.daily_amount:g} mg a day" if last.daily_amount else "dose unknown"
+                states.append("fail")
+                details.append(
+                    f"calcium: {amount} (reported {last.date}) while calcium is high: stop "
+                    "calcium supplements until it is back to normal"
+                )
+            else:
+                states.append("pass")
+                details.append("calcium: none taken, as advised while calcium is high")
+            continue
         if not reports:
             states.append("unknown")
             details.append(f"{names[kind]}: not recorded (need at least {need} a day)")
@@ -486,22 +684,18 @@ def supplement_check(record: Record, as_of: dt.date, calcium: CalciumFinding | N
         "fail" if "fail" in states else "unknown" if "unknown" in states else "pass"
     )
     detail = "; ".join(details) + "."
-    if calcium is not None and calcium.state == "high" and status != "pass":
-        detail += " Calcium is high: supplements are not advised while hypercalcaemia lasts."
+    if high:
+        detail += " Calcium is high: calcium supplements are not advised while it lasts."
     return Check(
         check="calcium_vitamin_d_supplement",
         status=status,
         detail=detail,
-        sources=spec["sources"],
+        sources=sources,
         evidence=spec["evidence"],
     )
 
 
 # --- Warnings and suggestions ---------------------------------------------------------------------
-
-
-def _active(record: Record, code: str) -> bool:
-    return any(c.code == code and c.resolved is None for c in record.conditions)
 
 
 def _warn(rule: str, text: str, spec: dict[str, Any]) -> Suggestion:
@@ -515,7 +709,7 @@ def warnings_for(record: Record, course: Course, as_of: dt.date) -> list[Suggest
     out: list[Suggestion] = []
     if course.agent is None:
         return out
-    if _active(record, "pregnancy"):
+    if _active(record, "pregnancy", as_of):
         out.append(
             _warn(
                 "bma.pregnancy",
@@ -527,8 +721,8 @@ def warnings_for(record: Record, course: Course, as_of: dt.date) -> list[Suggest
     if course.agent == "denosumab" and not course.stopped:
         spec = data["denosumab_low_clearance"]
         threshold = float(spec["crcl_below"])
-        dialysis = _active(record, "dialysis")
-        cl = clearance(record, as_of, "latest")
+        dialysis = _active(record, "dialysis", as_of)
+        cl = clearance(record, as_of, "current")
         if dialysis or (cl.value is not None and cl.value.value < threshold):
             why = "on dialysis" if dialysis else cl.basis
             out.append(
@@ -548,6 +742,9 @@ def warnings_for(record: Record, course: Course, as_of: dt.date) -> list[Suggest
                     spec,
                 )
             )
+    overlap = two_agents(record, as_of)
+    if overlap is not None:
+        out.append(_warn("bma.two_agents", overlap, data["two_agents"]))
     if course.agent == "denosumab" and course.stopped:
         out.append(
             _warn(
@@ -578,6 +775,34 @@ def warnings_for(record: Record, course: Course, as_of: dt.date) -> list[Suggest
     return out
 
 
+def _agent_interval(agent: str) -> float:
+    found = metastatic_regimen(agent)
+    return found.intervals_weeks[0] if found is not None else 4.0
+
+
+def two_agents(record: Record, as_of: dt.date) -> str | None:
+    """Two different bone-modifying agents given within the earlier one's interval, the later of
+    them recent (within the lapse time): one agent at a time is the rule."""
+    doses = sorted(record.bma_doses, key=lambda d: d.date)
+    recent = as_of - dt.timedelta(weeks=int(table()["course"]["lapse_after_weeks"]))
+    found: str | None = None
+    for i, later in enumerate(doses):
+        if later.date < recent:
+            continue
+        for earlier in reversed(doses[:i]):
+            if earlier.agent == later.agent:
+                continue
+            gap = (later.date - earlier.date).days
+            if gap <= round(_agent_interval(earlier.agent) * 7):
+                found = (
+                    f"Two bone-modifying agents at once: {label(earlier.agent)} on "
+                    f"{earlier.date} and {label(later.agent)} on {later.date} ({gap} days "
+                    "apart): one agent at a time; check which one is meant."
+                )
+            break
+    return found
+
+
 def suggestions_for(course: Course, interval: float | None, as_of: dt.date) -> list[Suggestion]:
     spec = table()["de_escalation"]
     agent = course.agent
@@ -604,6 +829,38 @@ def suggestions_for(course: Course, interval: float | None, as_of: dt.date) -> l
 # --- The BMA answer -------------------------------------------------------------------------------
 
 
+def _interval(
+    course: Course, regimen: Regimen | None, oral: bool
+) -> tuple[float | None, str | None]:
+    """The interval the next due date counts from, and a note when it is not the planned one.
+
+    A missing interval is never taken as 4-weekly: the interval seen between the course's doses
+    (snapped to its regimen's), or else the regimen's longest (zoledronic acid may be 12-weekly
+    from the start, ASCO 2017), so no course is called overdue on a schedule it never had."""
+    if oral:
+        return None, None
+    planned = course.plan.interval_weeks if course.plan is not None else None
+    if planned is not None:
+        return planned, None
+    if regimen is None:
+        assert course.agent is not None
+        return float(agent_table(course.agent)["default_interval_weeks"]), None
+    seen = observed_interval(course.doses)
+    if seen is not None:
+        snapped = snap(seen, regimen)
+        return snapped, (
+            f"Interval not recorded: {snapped:g}-weekly, as between the doses given "
+            f"(median {seen:.3g} weeks)."
+        )
+    longest = regimen.longest_interval
+    note = "Interval not recorded" + (
+        f": due at the latest {longest:g} weeks after the last dose (the longest of the regimen)."
+        if len(regimen.intervals_weeks) > 1
+        else f": {longest:g}-weekly, the regimen's."
+    )
+    return longest, note
+
+
 def assess_bma(
     record: Record,
     as_of: dt.date,
@@ -611,8 +868,10 @@ def assess_bma(
     bone_metastases: bool,
     calcium: CalciumFinding | None,
     course: Course | None = None,
+    lapse_weeks: float | None = None,
 ) -> Bma:
-    """The BMA answer; `course` is `current_course(record)` when the caller already has it."""
+    """The BMA answer; `course` is `current_course(record)` when the caller already has it;
+    `lapse_weeks` the centre's lapse time (default: agents.toml [course])."""
     if course is None:
         course = current_course(record)
     if course.agent is None:
@@ -629,38 +888,86 @@ def assess_bma(
             checks=[dental_check(record, empty, as_of), supplement_check(record, as_of, calcium)],
             status_reason="Bone metastases and no bone-modifying agent on the record.",
         )
-    agent = agent_table(course.agent)
     last = course.doses[-1] if course.doses else None
     warnings = warnings_for(record, course, as_of)
+    found = match(course.agent, course.doses, course.plan, bone_metastases=bone_metastases)
+    regimen = found.regimen if found is not None else None
+    about: dict[str, Any] = {
+        "regimen": regimen.id if regimen else None,
+        "regimen_label": regimen.label if regimen else None,
+        "regimen_basis": found.basis if found else None,
+        "indication": regimen.indication if regimen else None,
+    }
+    outside = (
+        f"Not the bone-metastasis regimen: {regimen.label} ({found.basis}). "
+        if found is not None and regimen is not None and not regimen.metastatic
+        else ""
+    )
     if course.stopped:
+        why = f" ({course.stop_reason.replace('_', ' ')})" if course.stop_reason else ""
         return Bma(
             agent=course.agent,
             status="stopped",
             last_dose=last.date if last else None,
             warnings=warnings,
-            status_reason=f"Stopped on {course.stop_date}.",
+            status_reason=f"{outside}Stopped on {course.stop_date}{why}.",
+            course_state="stopped",
+            stop_reason=course.stop_reason,
+            **about,
         )
     route = route_of(course)
     oral = route == "oral"
-    interval: float | None = None
-    if not oral:
-        planned = course.plan.interval_weeks if course.plan is not None else None
-        interval = planned if planned is not None else float(agent["default_interval_weeks"])
-    dose = dose_for(record, course, route, as_of)
+    interval, interval_note = _interval(course, regimen, oral)
+    lapse = float(
+        lapse_weeks if lapse_weeks is not None else table()["course"]["lapse_after_weeks"]
+    )
+    activity = course.last_activity()
+    if activity is not None:
+        quiet_for = dt.timedelta(days=round(((interval or 0.0) + lapse) * 7))
+        if as_of > activity + quiet_for:
+            return Bma(
+                agent=course.agent,
+                status="lapsed",
+                last_dose=last.date if last else None,
+                interval_weeks=interval,
+                warnings=warnings,
+                route=route,
+                course_start=course.doses[0].date if course.doses else None,
+                status_reason=f"{outside}No dose and no active order since {activity}: the course "
+                f"has lapsed (more than {lapse:g} weeks past its interval) [P]. Not due.",
+                course_state="lapsed",
+                **about,
+            )
+    dose = dose_for(record, course, route, as_of, regimen, interval)
     checks: list[Check] = [dental_check(record, course, as_of)]
     renal = renal_function(record, course, route, as_of)
     if renal is not None:
         checks.append(renal)
     if dose.check is not None:
         checks.append(dose.check)
-    checks.append(calcium_check(course.agent, calcium, as_of))
+    now = renal_current(record, course, as_of)
+    if now.check is not None:
+        checks.append(now.check)
+    checks.append(calcium_check(course.agent, calcium, as_of, record))
     checks.append(supplement_check(record, as_of, calcium))
+    base_crcl = dose.dose.crcl_ml_min
+    current_crcl = (
+        now.clearance.value.value
+        if now.clearance is not None and now.clearance.value is not None
+        else None
+    )
+    if current_crcl is None and course.agent == "denosumab":
+        cl = clearance(record, as_of, "current")
+        current_crcl = cl.value.value if cl.value is not None else None
 
     next_due: dt.date | None = None
+    earliest: dt.date | None = None
     status: BmaStatus
     reason: str
     window = int(table()["timing"]["due_window_days"])
-    if last is None:
+    if course.held_since is not None:
+        status, reason = "held", f"Doses on hold since {course.held_since}: not due."
+    elif last is None:
         status, reason = (
             "not_started",
             "A bone-modifying agent is planned; no dose is recorded yet.",
@@ -669,23 +976,30 @@ def assess_bma(
         status, reason = "not_due", "Taken by mouth: no dose date is due."
     else:
         next_due = last.date + dt.timedelta(days=round(interval * 7))
+        if interval_note and regimen is not None:
+            shortest = min(regimen.intervals_weeks)
+            earliest = last.date + dt.timedelta(days=round(shortest * 7))
         if as_of > next_due:
             status, reason = "overdue", f"Due on {next_due}."
         elif (next_due - as_of).days <= window:
             status, reason = "due", f"Due on {next_due}."
         else:
             status, reason = "not_due", f"Next dose due on {next_due}."
-    failed = [c for c in checks if c.check in BLOCKING_CHECKS and c.status == "fail"]
-    no_recent_creatinine = (
-        renal is not None and renal.status == "missing" and status in ("due", "overdue")
+    if interval_note:
+        reason += " " + interval_note
+    reason = outside + reason
+    failed = [
+        c
+        for c in checks
+        if c.status == "fail"
+        and (c.check in BLOCKING_CHECKS or (c.check == NOW_CHECK and now.blocks))
+    ]
+    if failed and status != "held":
+        status = "withhold"
+        reason = outside + " ".join(c.detail or c.check for c in failed)
+    suggestions = (
+        suggestions_for(course, interval, as_of) if regimen is None or regimen.metastatic else []
     )
-    if failed:
-        status = "withhold"
-        reason = " ".join(c.detail or c.check for c in failed)
-    elif no_recent_creatinine:
-        status = "withhold"
-        reason = renal.detail if renal is not None and renal.detail else "No recent creatinine."
-    suggestions = suggestions_for(course, interval, as_of)
     return Bma(
         agent=course.agent,
         status=status,
@@ -700,4 +1014,21 @@ def assess_bma(
         route=route,
         course_start=course.doses[0].date if course.doses else None,
         status_reason=reason,
+        course_state="held" if status == "held" else "active",
+        earliest_due=earliest,
+        crcl_baseline_ml_min=base_crcl,
+        crcl_current_ml_min=current_crcl,
+        **about,
     )
+
+
+def measure_before_dose(bma: Bma) -> list[Check]:
+    """The before-dose blood tests missing or too old when a dose is due: tasks, not holds."""
+    if bma.status not in ("due", "overdue"):
+        return []
+    return [
+        c
+        for c in bma.checks
+        if c.status == "missing"
+        and c.check in ("renal_function", "calcium", NOW_CHECK, "creatinine_clearance")
+    ]

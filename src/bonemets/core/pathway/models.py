@@ -16,8 +16,17 @@ from bonemets.core.knowledge import load
 from bonemets.core.levels import Level
 
 BmaStatus = Literal[
-    "not_indicated", "not_started", "not_due", "due", "overdue", "withhold", "stopped"
+    "not_indicated",
+    "not_started",
+    "not_due",
+    "due",
+    "overdue",
+    "withhold",
+    "stopped",
+    "held",  # the course is on hold by decision (not a clinical withhold): not due
+    "lapsed",  # no dose and no active order for longer than the lapse time: not due
 ]
+CourseState = Literal["active", "held", "stopped", "lapsed"]
 CheckStatus = Literal["pass", "fail", "missing", "unknown", "done"]
 MonitoringStatus = Literal["ok", "due", "overdue", "never"]
 Evidence = Literal["V", "S", "U", "P"]
@@ -31,6 +40,11 @@ class PatientSummary(_Out):
     id: str
     age: int | None
     sex: Literal["female", "male"] | None
+    deceased: bool = Field(
+        False, description="True when the record says the patient has died: no alerts are made."
+    )
+    deceased_date: dt.date | None = None
+    primary_site: str | None = Field(None, description="The primary cancer's site, as recorded.")
 
 
 class AlertSymptom(_Out):
@@ -107,6 +121,23 @@ class Bma(_Out):
     route: str | None = None
     course_start: dt.date | None = Field(None, description="First dose of the current agent.")
     status_reason: str | None = None
+    course_state: CourseState | None = None
+    earliest_due: dt.date | None = Field(
+        None,
+        description="With no interval recorded: the earliest due date the regimen allows "
+        "(its shortest interval); next_due is then the latest.",
+    )
+    stop_reason: str | None = None
+    regimen: str | None = Field(None, description="The regimen id the course was matched to.")
+    regimen_label: str | None = None
+    regimen_basis: str | None = Field(None, description="What on the record chose the regimen.")
+    indication: str | None = None
+    crcl_baseline_ml_min: float | None = Field(
+        None, description="Creatinine clearance before the first dose (the dose basis)."
+    )
+    crcl_current_ml_min: float | None = Field(
+        None, description="Creatinine clearance now (latest creatinine, nearest weight)."
+    )
 
 
 class MonitoringItem(_Out):
@@ -175,6 +206,13 @@ class PathwaySettings(BaseModel):
     )
     blood_chemistry_months: float = Field(
         default_factory=lambda: _default("blood_chemistry"), gt=0, le=24
+    )
+    course_lapse_weeks: float = Field(
+        default_factory=lambda: float(load("agents")["course"]["lapse_after_weeks"]),
+        gt=0,
+        le=520,
+        description="A course with no dose and no active order this long past its interval "
+        "has lapsed (agents.toml [course], a bonemets policy).",
     )
 
     def interval_months(self, test: str) -> float:

@@ -61,6 +61,9 @@ class _Interval:
     note: str
 
 
+BREAST_ONLY = frozenset({"tumour_markers"})
+
+
 @cache
 def _interval(test: str, months: float) -> _Interval:
     spec = table()["tests"][test]
@@ -81,7 +84,12 @@ def assess_monitoring(
     record: Record, as_of: dt.date, settings: PathwaySettings
 ) -> list[MonitoringItem]:
     out: list[MonitoringItem] = []
+    site = record.cancer.primary_site if record.cancer is not None else None
     for test in TESTS:
+        if test in BREAST_ONLY and site is not None and site != "breast":
+            # Breast tumour markers (CA 15-3, CA 27.29) are for breast cancer only: another
+            # primary is monitored by its own team's rules, not these (issue 22).
+            continue
         months = settings.interval_months(test)
         fixed = _interval(test, months)
         last = last_done(record, test)

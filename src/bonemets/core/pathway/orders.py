@@ -223,7 +223,10 @@ def _timing_findings(proposed: ProposedDose, bma: Bma) -> list[DoseFinding]:
         return []
     timing = bma_rules.table()["timing"]
     window = int(timing["due_window_days"])
-    early = (bma.next_due - proposed.date).days
+    # With no interval recorded, "too soon" counts from the regimen's shortest interval (a
+    # 4-weekly dose is not early because 12-weekly was also allowed).
+    due = bma.earliest_due or bma.next_due
+    early = (due - proposed.date).days
     if early <= window:
         return []
     label = bma_rules.label(proposed.agent)
@@ -231,7 +234,7 @@ def _timing_findings(proposed: ProposedDose, bma: Bma) -> list[DoseFinding]:
     same_day = bma.last_dose == proposed.date
     headline = (
         f"{label.capitalize()} too soon: last dose on {bma.last_dose}, next due on "
-        f"{bma.next_due} (in {early} days)."
+        f"{due} (in {early} days)."
     )
     what = (
         f"a {label} dose is already recorded on {proposed.date}"
@@ -243,8 +246,8 @@ def _timing_findings(proposed: ProposedDose, bma: Bma) -> list[DoseFinding]:
             rule="bma.interval",
             severity="warning",
             headline=headline,
-            message=f"Too soon: {what} and the next is due on {bma.next_due} (every "
-            f"{bma.interval_weeks:g} weeks), {early} days after {proposed.date}.",
+            message=f"Too soon: {what} and the next is due on {due} (every "
+            f"{(due - bma.last_dose).days / 7:g} weeks), {early} days after {proposed.date}.",
             override=True,
             sources=[*agent_spec.get("interval_sources", []), *timing["sources"]],
             evidence=str(timing["evidence"]),

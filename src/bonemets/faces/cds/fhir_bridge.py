@@ -26,9 +26,9 @@ class Imported:
 def import_records(resources: Iterable[dict[str, Any]]) -> Imported:
     """The adapter's `fhir_to_records`: one record per patient, what it refused, its notes.
 
-    The adapter refuses a patient whole when one of its resources is malformed (no half record);
-    its records are keyed by our record-id identifier when the Patient carries one, else by the
-    FHIR Patient.id.
+    A resource the adapter cannot read is refused alone and listed (issue 22): the rest of the
+    patient is assessed, so the other cards stay. Records are keyed by our record-id identifier
+    when the Patient carries one, else by the FHIR Patient.id.
     """
     result = fhir_to_records(resources)
     refusals = [

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from bonemets.adapters.fhir import load_record
+from bonemets.adapters.fhir import Refusal, load_record
 from bonemets.core.pathway import Assessment, assess
 from bonemets.core.record import Record
 from bonemets.faces.cli.common import JsonOption, console, fail, print_json, run_guarded
@@ -42,6 +42,9 @@ def _summary(result: Assessment) -> None:
         f"{patient.sex or 'sex unknown'}) on {result.as_of}: "
         f"[{_LEVEL_STYLE[level]}]{level}[/]"
     )
+    if patient.deceased:
+        died = f" on {patient.deceased_date}" if patient.deceased_date else ""
+        console.print(f"[bold]Deceased{died}[/]: no alerts or tasks.")
     if result.alerts:
         table = Table(title="Alerts", show_lines=False)
         for column in ("level", "rule", "message"):
@@ -59,6 +62,14 @@ def _summary(result: Assessment) -> None:
         console.print(f"  {bma.status_reason}", highlight=False)
     if bma.last_dose or bma.next_due:
         console.print(f"  last dose {bma.last_dose or '-'}, next due {bma.next_due or '-'}")
+    if bma.regimen_label:
+        console.print(f"  regimen: {bma.regimen_label} ({bma.regimen_basis})", highlight=False)
+    if bma.crcl_baseline_ml_min is not None or bma.crcl_current_ml_min is not None:
+        base, now = bma.crcl_baseline_ml_min, bma.crcl_current_ml_min
+        console.print(
+            f"  creatinine clearance: baseline {'-' if base is None else f'{base:g}'} mL/min, "
+            f"current {'-' if now is None else f'{now:g}'} mL/min"
+        )
     if bma.dose is not None:
         value = "unknown" if bma.dose.value is None else f"{bma.dose.value:g} {bma.dose.unit}"
         console.print(f"  dose: {value} ({bma.dose.basis})", highlight=False)
@@ -105,10 +116,14 @@ def register(app: typer.Typer, schema_app: typer.Typer) -> None:
         """What the care pathway asks for on one day: BMA, monitoring, lesions, alerts."""
         day = _date(as_of)
 
+        refused: list[Refusal] = []
+
         def run() -> Assessment:
-            return assess(load_record(record), day)
+            return assess(load_record(record, refusals=refused), day)
 
         result: Assessment = run_guarded(run)
+        for r in refused:  # the resource alone was left out; the rest was assessed
+            typer.echo(f"refused {r.resource_type}/{r.resource_id}: {r.reason}", err=True)
         if json_out:
             print_json(result)
         else:

@@ -54,6 +54,8 @@ def register(app: typer.Typer) -> None:
                     "patients": report.outcomes,
                     "resources": counts,
                     "refusals": refusals,
+                    # issue 22: patients imported with some of their resources refused
+                    "patients_with_refused_resources": sorted(report.fhir.partial),
                     "added_entries": report.added_entries,
                     "notes": report.fhir.notes,
                 }
@@ -69,6 +71,11 @@ def register(app: typer.Typer) -> None:
         for outcome in report.outcomes.values():
             tally[outcome] = tally.get(outcome, 0) + 1
         console.print("Patients: " + ", ".join(f"{n} {k}" for k, n in sorted(tally.items())))
+        if report.fhir.partial:
+            console.print(
+                f"Patients imported with resources refused: {len(report.fhir.partial)} "
+                "(each resource below; the rest of the patient was imported)"
+            )
         console.print(f"Entries added: {report.added_entries}")
         for r in report.fhir.refusals:
             console.print(
