@@ -74,6 +74,7 @@ def test_the_core_modules_import_nothing_from_an_extra() -> None:
         "import sys\n"
         "import bonemets.population, bonemets.population.local, bonemets.population.keys\n"
         "import bonemets.population.patient, bonemets.population.worklist\n"
+        "import bonemets.population.storage, bonemets.population.package\n"
         "import bonemets.adapters.fhir, bonemets.core.pathway, bonemets.core.triage\n"
         "import bonemets.faces.cli.main\n"
         f"extra = {sorted(MODULE_EXTRA)!r}\n"
