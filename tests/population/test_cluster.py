@@ -177,7 +177,8 @@ def test_spark_defaults_conf_names_the_master_and_the_executors_python(
         env=user_env(SPARK_CONF_DIR=str(conf)),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert f"Spark master {cluster.url} (spark.master in spark-defaults.conf)" in proc.stderr
+    source = f"spark.master in {conf / 'spark-defaults.conf'}"
+    assert f"Spark master {cluster.url} ({source})" in proc.stderr.replace("\n", "")
     assert marker.exists()  # the executors' Python workers were started through it
     assert rows_of(out) == local_rows
 

@@ -95,6 +95,41 @@ def _probe_standalone(master: str, timeout: float = 5.0) -> None:
     raise SparkUnavailable(f"cannot reach the Spark master {master} ({'; '.join(errors)})")
 
 
+class _ConfiguredMaster:
+    """The master a user configured outside the command: ``--master`` in PYSPARK_SUBMIT_ARGS,
+    else ``spark.master`` in spark-defaults.conf ($SPARK_CONF_DIR, else $SPARK_HOME/conf), else
+    the MASTER variable."""
+
+    source = ""
+
+    def __call__(self) -> str | None:
+        args = os.environ.get("PYSPARK_SUBMIT_ARGS", "").split()
+        for i, arg in enumerate(args[:-1]):
+            if arg == "--master":
+                self.source = "--master in PYSPARK_SUBMIT_ARGS"
+                return args[i + 1]
+        conf_dir = os.environ.get("SPARK_CONF_DIR")
+        if not conf_dir:
+            from pyspark.find_spark_home import _find_spark_home
+
+            conf_dir = os.path.join(os.environ.get("SPARK_HOME") or _find_spark_home(), "conf")
+        path = os.path.join(conf_dir, "spark-defaults.conf")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as fh:
+                for line in fh:
+                    key, _, value = line.strip().replace("=", " ", 1).partition(" ")
+                    if key == "spark.master" and value.strip():
+                        self.source = f"spark.master in {path}"
+                        return value.strip()
+        if os.environ.get("MASTER"):
+            self.source = "the MASTER variable"
+            return os.environ["MASTER"]
+        return None
+
+
+_configured_master = _ConfiguredMaster()
+
+
 @dataclass(slots=True)
 class Session:
     spark: SparkSession
@@ -113,7 +148,9 @@ def spark_session(master: str | None = None, app_name: str = "bonemets-worklist"
         _probe_standalone(master)
     SparkContext._ensure_initialized()  # the JVM: spark-defaults.conf, spark-submit's --conf
     conf = SparkConf()
-    configured = conf.get("spark.master", None)
+    # PySpark's own JVM launcher puts local[*] in spark.master when nothing names a master, so
+    # whether one was configured is read from where it can be.
+    configured = conf.get("spark.master", None) if submitted else _configured_master()
     note = None
     if submitted:
         if master and configured and master != configured:
@@ -124,9 +161,10 @@ def spark_session(master: str | None = None, app_name: str = "bonemets-worklist"
     elif master:
         conf.setMaster(master)
     elif configured:
-        note = f"Spark master {configured} (spark.master in spark-defaults.conf)"
+        note = f"Spark master {configured} ({_configured_master.source})"
         if configured.startswith("spark://"):
             _probe_standalone(configured)
+        conf.setMaster(configured)
     else:
         conf.setMaster("local[*]")
         note = "no --master and no spark.master configured: Spark runs on this machine (local[*])"
