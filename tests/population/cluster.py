@@ -113,9 +113,16 @@ class Cluster:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
 
-    def executor_logs(self, name: str) -> str:
+    def apps(self, name: str) -> set[Path]:
+        """The application folders in worker `name`'s work dir (one per application it served)."""
+        return set((self.root / name).glob("app-*"))
+
+    def executor_logs(self, name: str, before: set[Path]) -> str:
+        """The logs of the executors worker `name` ran for applications not in `before`."""
         return "".join(
-            p.read_text(errors="replace") for p in sorted((self.root / name).glob("app-*/*/stderr"))
+            p.read_text(errors="replace")
+            for app in sorted(self.apps(name) - before)
+            for p in sorted(app.glob("*/stderr"))
         )
 
     def stop(self) -> None:

@@ -89,10 +89,6 @@ def worklist_args(export: Path, out: Path, as_of: dt.date) -> list[str]:
     return ["worklist", str(export), "--as-of", as_of.isoformat(), "--out", str(out)]
 
 
-def spark_args(cluster: Cluster, *more: str) -> list[str]:
-    return ["--engine", "spark", "--master", cluster.url, *more]
-
-
 def rows_of(out: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = pq.read_table(out / "worklist.parquet").to_pylist()
     return rows
@@ -229,11 +225,14 @@ def test_a_wrong_master_port_is_one_line_and_exit_2_at_once(
     assert time.monotonic() - start < 30 and not out.exists()
 
 
-def _kill_when_running(cluster: Cluster, proc: subprocess.Popen[str], names: list[str]) -> None:
-    """Kill the workers `names` once the first has run a task of a stage after the first job."""
+def _kill_when_running(
+    cluster: Cluster, proc: subprocess.Popen[str], names: list[str], before: set[Path]
+) -> None:
+    """Kill the workers `names` once the first has run a task of a stage after the first job in
+    an application that is not in `before` (this run's)."""
     pattern = re.compile(r"Running task \S+ in stage [1-9]")
     deadline = time.monotonic() + 300
-    while not pattern.search(cluster.executor_logs(names[0])):
+    while not pattern.search(cluster.executor_logs(names[0], before)):
         assert proc.poll() is None, "the run ended before the worker ran a task of job 2"
         assert time.monotonic() < deadline, "the worker never ran a task"
         time.sleep(0.2)
@@ -245,6 +244,7 @@ def test_a_worker_killed_mid_run_still_gives_the_same_rows(
     cluster: Cluster, export: Path, local_rows: Any, tmp_path: Path, as_of: dt.date
 ) -> None:
     out = tmp_path / "out"
+    before = cluster.apps("worker2")
     proc = subprocess.Popen(
         [
             str(BIN / "bonemets"),
@@ -261,7 +261,7 @@ def test_a_worker_killed_mid_run_still_gives_the_same_rows(
         text=True,
     )
     try:
-        _kill_when_running(cluster, proc, ["worker2"])
+        _kill_when_running(cluster, proc, ["worker2"], before)
         _, stderr = proc.communicate(timeout=600)
     finally:
         if proc.poll() is None:
@@ -275,6 +275,7 @@ def test_a_lost_cluster_is_one_line_and_exit_2(
     cluster: Cluster, export: Path, tmp_path: Path, as_of: dt.date
 ) -> None:
     out = tmp_path / "out"
+    before = cluster.apps("worker1")
     proc = subprocess.Popen(
         [
             str(BIN / "bonemets"),
@@ -292,7 +293,7 @@ def test_a_lost_cluster_is_one_line_and_exit_2(
         text=True,
     )
     try:
-        _kill_when_running(cluster, proc, ["worker1", "worker2"])
+        _kill_when_running(cluster, proc, ["worker1", "worker2"], before)
         _, stderr = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
