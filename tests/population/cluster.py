@@ -78,7 +78,7 @@ class Cluster:
     def alive_workers(self) -> int:
         try:
             return sum(1 for w in self.state()["workers"] if w["state"] == "ALIVE")
-        except OSError:
+        except (OSError, ValueError):  # not listening yet, or still starting its UI
             return -1
 
     def start_master(self) -> None:
