@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from functools import cache
 from importlib.metadata import packages_distributions, requires
 from pathlib import Path
 
@@ -33,8 +34,14 @@ def _requirements() -> dict[str | None, dict[str, str]]:
     return out
 
 
+@cache
+def _modules() -> dict[str, list[str]]:
+    """Top-level module -> distributions (one scan of the environment: it is slow)."""
+    return dict(packages_distributions())
+
+
 def _dists(module: str) -> set[str]:
-    return {_norm(d) for d in packages_distributions().get(module, [])}
+    return {_norm(d) for d in _modules().get(module, [])}
 
 
 def test_each_mapped_module_is_installed_by_its_extra() -> None:
@@ -51,7 +58,7 @@ def test_each_extra_requirement_is_mapped_to_its_extra() -> None:
         for dist in reqs[extra]:
             if dist == "bonemets":  # [web] includes [sim]
                 continue
-            modules = {m for m, ds in packages_distributions().items() if dist in map(_norm, ds)}
+            modules = {m for m, ds in _modules().items() if dist in map(_norm, ds)}
             assert any(MODULE_EXTRA.get(m) == extra for m in modules), (dist, extra, modules)
 
 
