@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from bonemets.faces.cli.common import JsonOption, console, err_console, fail, print_json
@@ -108,7 +109,7 @@ def register(app: typer.Typer) -> None:
                 tmp_dir=tmp_dir,
                 show_progress=progress and not as_json,
                 executor_timeout=executor_timeout,
-                notify=lambda text: err_console.print(f"note: {text}", highlight=False),
+                notify=lambda text: err_console.print(f"note: {escape(text)}", highlight=False),
             )
         except FileNotFoundError as exc:
             fail("EXPORT_DIR", str(exc))
