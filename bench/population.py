@@ -2,6 +2,8 @@
 
     python bench/population.py [--sizes 1000,10000,100000] [--workdir /tmp/bonemets-bench]
                                [--spark-size 10000] [--sample 300] [--out bench/results]
+    python bench/population.py --engine spark --master spark://host:7077 [--spark-size 10000]
+                               [--executor-cores 1] [--workers 1,2]
 
 For each size: a synthetic export (`synth_export`), then `run_worklist` (local engine, 2 workers)
 in a fresh subprocess whose peak RSS (its own and its largest worker's) is read with getrusage.
@@ -15,6 +17,14 @@ Ratios, each against a baseline measured in the same run (these machines are noi
 - Spark local[2] against the local engine on one export.
 
 The figures go to `<out>/population.json` and a chart to `<out>/population.png`.
+
+With ``--engine spark --master URL`` it measures a cluster instead: one export, run with the
+application's cores capped (``spark.cores.max``) at 1 and 2 executors of ``--executor-cores``
+each (on a standalone cluster of one-core workers: 1 and 2 workers), in a fresh driver each time.
+The time is counted from a running session with its executors up (JVM and executor start-up are
+reported apart), and the figure is rows (patients) per second per executor core; the ratio of the
+two runs' rows per second is the scaling, measured rather than assumed. The rows of every run are
+checked against the local engine's. To `<out>/population-cluster.json`.
 """
 
 from __future__ import annotations
@@ -81,6 +91,99 @@ def run_child(export: Path, out: Path, engine: str) -> dict[str, float]:
     return result
 
 
+CHILD_CLUSTER = r"""
+import datetime as dt, json, sys, time
+t0 = time.perf_counter()
+from bonemets.population import run_worklist
+from bonemets.population.spark import _executors, spark_session, wait_for_executors
+export, out, master, want = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[5])
+day = dt.date.fromisoformat(sys.argv[4])
+session = spark_session(master).spark
+wait_for_executors(session, 180)
+deadline = time.monotonic() + 120
+while _executors(session) < want and time.monotonic() < deadline:
+    time.sleep(0.25)
+executors = _executors(session)
+t1 = time.perf_counter()
+r = run_worklist(export, day, out, engine="spark", spark=session, chart=False)
+seconds = time.perf_counter() - t1
+session.stop()
+print(json.dumps({"seconds": seconds, "startup_seconds": t1 - t0, "executors": executors,
+                  "patients": r.summary["patients"], "resources": r.summary["resource_count"]}))
+"""
+
+
+def cluster_bench(args: argparse.Namespace) -> None:
+    """Rows per second per executor core on the cluster at `args.master`, 1 and 2 executors."""
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    from bonemets.population import run_worklist, synth_export
+
+    export = args.workdir / f"export-{args.spark_size}"
+    if not export.exists():
+        synth_export(export, args.spark_size, 1, as_of=AS_OF)
+    local_out = args.workdir / "cluster-local"
+    shutil.rmtree(local_out, ignore_errors=True)
+    run_worklist(export, AS_OF, local_out, workers=WORKERS, chart=False)
+    local_rows = pq.read_table(local_out / "worklist.parquet").to_pylist()
+    cores = args.executor_cores
+    runs = []
+    for n in [int(x) for x in args.workers.split(",")]:
+        out = args.workdir / f"cluster-{n}"
+        shutil.rmtree(out, ignore_errors=True)
+        conf = f"--conf spark.cores.max={n * cores} --conf spark.executor.cores={cores}"
+        env = {**os.environ, "PYSPARK_SUBMIT_ARGS": f"{conf} pyspark-shell"}
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                CHILD_CLUSTER,
+                str(export),
+                str(out),
+                args.master,
+                AS_OF.isoformat(),
+                str(n),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        r: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        same = pq.read_table(out / "worklist.parquet").to_pylist() == local_rows
+        r |= {
+            "workers": n,
+            "executor_cores": cores,
+            "rows_per_s": r["patients"] / r["seconds"],
+            "rows_per_s_per_core": r["patients"] / r["seconds"] / (r["executors"] * cores),
+            "rows_equal_local": same,
+        }
+        runs.append(r)
+        print(
+            f"spark {args.master}, {r['executors']} executor(s) x {cores} core(s): "
+            f"{r['patients']:,} rows in {r['seconds']:.1f} s (+{r['startup_seconds']:.1f} s "
+            f"start-up): {r['rows_per_s']:,.0f} rows/s, {r['rows_per_s_per_core']:,.0f} rows/s "
+            f"per executor core; rows equal to the local engine's: {same}"
+        )
+    results: dict[str, Any] = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "master": args.master,
+        "patients": args.spark_size,
+        "runs": runs,
+    }
+    if len(runs) >= 2:
+        results["speedup"] = runs[-1]["rows_per_s"] / runs[0]["rows_per_s"]
+        print(
+            f"{runs[-1]['executors']} vs {runs[0]['executors']} executor(s): "
+            f"x{results['speedup']:.2f} rows/s"
+        )
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "population-cluster.json"
+    path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n")
+    print(f"figures: {path}")
+
+
 def _parse_file(path: Path) -> int:
     n = 0
     with path.open("rb") as fh:
@@ -94,8 +197,8 @@ def orjson_parse(export: Path, processes: int = 1) -> tuple[float, int]:
     """Seconds to orjson-parse every line of the export, and the line count."""
     from bonemets.population.local import export_files
 
-    files = sorted(export_files(export), key=lambda p: -p.stat().st_size)  # largest first
-    t = time.perf_counter()
+    files = [Path(f.path) for f in sorted(export_files(export), key=lambda f: -f.size)]
+    t = time.perf_counter()  # largest first
     if processes == 1:
         n = sum(_parse_file(p) for p in files)
     else:
@@ -109,8 +212,8 @@ def sample_groups(export: Path, patients: int) -> list[list[bytes]]:
     from bonemets.population.local import export_files
 
     groups: dict[str, list[bytes]] = {}
-    for p in export_files(export):
-        with p.open("rb") as fh:
+    for f in export_files(export):
+        with open(f.path, "rb") as fh:
             for raw in fh:
                 line = raw.rstrip(b"\n")
                 c = classify(line)
@@ -247,7 +350,17 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=300)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     ap.add_argument("--keep", action="store_true", help="Keep the exports.")
+    ap.add_argument("--engine", choices=("local", "spark"), default="local")
+    ap.add_argument("--master", help="With --engine spark: the cluster to measure.")
+    ap.add_argument("--executor-cores", type=int, default=1)
+    ap.add_argument("--workers", default="1,2", help="Executors to measure with (cluster).")
     args = ap.parse_args()
+    if args.engine == "spark":
+        if not args.master:
+            ap.error("--engine spark needs --master (a cluster's URL)")
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        cluster_bench(args)
+        return
 
     sizes = [int(x) for x in args.sizes.split(",")]
     args.workdir.mkdir(parents=True, exist_ok=True)

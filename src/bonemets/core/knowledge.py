@@ -71,3 +71,18 @@ def check_source_ids(ids: list[str], where: str) -> list[str]:
 def is_unverified(evidence: str) -> bool:
     """True for evidence that must be flagged in a rule's output (U: unverified, P: policy)."""
     return evidence in ("U", "P")
+
+
+@cache
+def rule_set_id() -> str:
+    """Identifies the knowledge the rules ran on: ``sha256:`` and the first 16 hex digits of a
+    digest of every packaged knowledge file (name and bytes, in name order). Two results with the
+    same engine version and rule set were made by the same rules and numbers."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    root = resources.files("bonemets.knowledge")
+    for p in sorted(root.iterdir(), key=lambda p: p.name):
+        if p.is_file() and p.name.endswith((".toml", ".txt")):
+            digest.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    return "sha256:" + digest.hexdigest()[:16]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import gzip
 import heapq
 import io
 import math
@@ -30,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any
 
 import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -52,9 +51,11 @@ from bonemets.population.patient import (
     Stats,
     assess_group,
     assess_orphan,
+    corrupt_file,
     corrupt_orphan,
     sort_key,
 )
+from bonemets.population.storage import CorruptFile, Export, ExportFile, gz_blocks, list_export
 
 Json = dict[str, Any]
 
@@ -75,15 +76,14 @@ FD_RESERVE = 64  # open files kept free for all but the bucket files (export, pi
 ProgressFn = Callable[[str, int, int], None]  # (phase, lines or patients, resources)
 
 
-def export_files(folder: Path) -> list[Path]:
-    """The ``*.ndjson`` and ``*.ndjson.gz`` files of a Bulk Data export folder, sorted by name."""
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.name.endswith((".ndjson", ".ndjson.gz"))
-    )
+def export_files(folder: Path | str) -> list[ExportFile]:
+    """The ``*.ndjson`` and ``*.ndjson.gz`` files of a Bulk Data export folder (a local path or a
+    URI), sorted by name."""
+    return list(list_export(str(folder)).files)
 
 
-def estimated_bytes(files: list[Path]) -> int:
-    return sum(p.stat().st_size * (GZIP_RATIO if p.name.endswith(".gz") else 1) for p in files)
+def estimated_bytes(files: Iterable[ExportFile]) -> int:
+    return sum(f.size * (GZIP_RATIO if f.gz else 1) for f in files)
 
 
 def open_file_budget(wanted: int) -> int:
@@ -125,17 +125,17 @@ class Chunk:
     end: int
 
 
-def plan_chunks(files: list[Path], chunk_bytes: int) -> list[Chunk]:
+def plan_chunks(export: Export, chunk_bytes: int) -> list[Chunk]:
     """Cut plain files into chunks of about `chunk_bytes` at line boundaries; a gzipped file is
     one chunk (it cannot be entered in the middle)."""
     chunks: list[Chunk] = []
-    for fi, path in enumerate(files):
-        size = path.stat().st_size
-        if path.name.endswith(".gz") or size <= chunk_bytes:
+    for fi, f in enumerate(export.files):
+        size = f.size
+        if f.gz or size <= chunk_bytes:
             chunks.append(Chunk(len(chunks), fi, 0, -1))
             continue
         cuts = [0]
-        with path.open("rb") as fh:
+        with export.open(f, buffering=1 << 16) as fh:
             while cuts[-1] + chunk_bytes < size:
                 fh.seek(cuts[-1] + chunk_bytes - 1)
                 fh.readline()  # to just after the next newline
@@ -147,12 +147,12 @@ def plan_chunks(files: list[Path], chunk_bytes: int) -> list[Chunk]:
     return chunks
 
 
-def balance(chunks: list[Chunk], files: list[Path], parts: int) -> list[list[Chunk]]:
+def balance(chunks: list[Chunk], files: tuple[ExportFile, ...], parts: int) -> list[list[Chunk]]:
     """Share chunks between `parts` workers, largest first to the least loaded (by bytes)."""
 
     def size(c: Chunk) -> int:
-        end = c.end if c.end >= 0 else files[c.file].stat().st_size
-        return (end - c.start) * (GZIP_RATIO if files[c.file].name.endswith(".gz") else 1)
+        end = c.end if c.end >= 0 else files[c.file].size
+        return (end - c.start) * (GZIP_RATIO if files[c.file].gz else 1)
 
     loads = [0] * parts
     groups: list[list[Chunk]] = [[] for _ in range(parts)]
@@ -262,8 +262,7 @@ def spilled_records(path: Path) -> Iterator[list[bytes]]:
 class SpillTask:
     part: int
     chunks: list[Chunk]
-    files: list[Path]
-    root: Path
+    export: Export
     tmp: Path
     n_buckets: int
 
@@ -280,13 +279,14 @@ class SpillResult:
     chunk_base: list[int] = field(default_factory=list)  # chunk -> line number before it
 
 
-def _chunk_reads(path: Path, chunk: Chunk) -> Iterator[bytes]:
-    """The chunk's bytes, `READ_BYTES` at a time."""
-    with ExitStack() as stack:
-        fh: IO[bytes] = stack.enter_context(path.open("rb", buffering=READ_BYTES))
+def _chunk_reads(export: Export, chunk: Chunk) -> Iterator[bytes]:
+    """The chunk's bytes, `READ_BYTES` at a time; `CorruptFile` where a gzip stream breaks."""
+    f = export.files[chunk.file]
+    with export.open(f) as fh:
         left = -1  # bytes of the chunk still to read; -1: to the end of the file
-        if path.name.endswith(".gz"):
-            fh = cast(IO[bytes], stack.enter_context(gzip.GzipFile(fileobj=fh, mode="rb")))
+        if f.gz:
+            yield from gz_blocks(fh, READ_BYTES)
+            return
         else:
             fh.seek(chunk.start)
             if chunk.end >= 0:
@@ -393,6 +393,13 @@ def _orphan(out: SpillResult, src: Source, chunk: int, c: Orphan | Corrupt) -> N
     out.problem_chunks += [chunk] * len(probs)
 
 
+def _file_problem(out: SpillResult, name: str, lines: int, reason: str, chunk: int) -> None:
+    problem, stats = corrupt_file(name, lines, reason)
+    out.stats.add(stats)
+    out.problems.append(problem)
+    out.problem_chunks.append(chunk)
+
+
 def spill_part(task: SpillTask) -> SpillResult:
     """Pass 1 for one worker's chunks: every line into this worker's bucket files."""
     n = task.n_buckets
@@ -403,32 +410,35 @@ def spill_part(task: SpillTask) -> SpillResult:
     with SpillWriter(paths) as spill:
         writes = spill.writes
         for chunk in task.chunks:
-            path = task.files[chunk.file]
+            name = task.export.files[chunk.file].name
             tag = b"\t%d:" % chunk.index
             lineno = 0
-            for lines in _lines(_chunk_reads(path, chunk)):
-                for line in lines:  # each with its end: the line proper is line.rstrip(b"\r\n")
-                    lineno += 1
-                    if line.isspace():
-                        continue
-                    # Most lines: the reference's bytes (the same with or without the line end),
-                    # remembered with their key and bucket.
-                    ref = fast_reference(line)
-                    hit = memo.get(ref) if ref is not None else None
-                    if hit is None:
-                        found = _key_line(line.rstrip(b"\r\n"), ref, memo, n)
-                        if not isinstance(found, tuple):
-                            name = path.relative_to(task.root).as_posix()
-                            _orphan(out, Source(name, lineno), chunk.index, found)
+            try:
+                for lines in _lines(_chunk_reads(task.export, chunk)):
+                    for line in lines:  # each with its end: the line proper is line.rstrip(b"\r\n")
+                        lineno += 1
+                        if line.isspace():
                             continue
-                        hit = found
-                    if line[-1] != 10 or line[-2] == 13:  # spilled lines end with one b"\n"
-                        line = line.rstrip(b"\r\n") + b"\n"
-                    writes[hit[1]](b"%s%s%d\t%s" % (hit[0], tag, lineno, line))
-                unreported += len(lines)
-                if unreported >= PROGRESS_EVERY and _REPORT is not None:
-                    _REPORT(unreported)
-                    unreported = 0
+                        # Most lines: the reference's bytes (the same with or without the line end),
+                        # remembered with their key and bucket.
+                        ref = fast_reference(line)
+                        hit = memo.get(ref) if ref is not None else None
+                        if hit is None:
+                            found = _key_line(line.rstrip(b"\r\n"), ref, memo, n)
+                            if not isinstance(found, tuple):
+                                _orphan(out, Source(name, lineno), chunk.index, found)
+                                continue
+                            hit = found
+                        if line[-1] != 10 or line[-2] == 13:  # spilled lines end with one b"\n"
+                            line = line.rstrip(b"\r\n") + b"\n"
+                        writes[hit[1]](b"%s%s%d\t%s" % (hit[0], tag, lineno, line))
+                    unreported += len(lines)
+                    if unreported >= PROGRESS_EVERY and _REPORT is not None:
+                        _REPORT(unreported)
+                        unreported = 0
+            except CorruptFile as exc:
+                # The file's lines so far are kept; the rest of it is a problem of the file.
+                _file_problem(out, name, lineno, str(exc), chunk.index)
             out.chunk_lines[chunk.index] = lineno
     if unreported and _REPORT is not None:
         _REPORT(unreported)
@@ -447,8 +457,7 @@ def first_lines(chunks: list[Chunk], chunk_lines: dict[int, int]) -> list[int]:
 
 
 def spill(
-    files: list[Path],
-    root: Path,
+    export: Export,
     tmp: Path,
     n_buckets: int,
     progress: ProgressFn | None = None,
@@ -456,10 +465,10 @@ def spill(
     workers: int = 1,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
 ) -> SpillResult:
-    """Pass 1: every line of `files` into one of `n_buckets` buckets in `tmp`, by patient."""
-    chunks = plan_chunks(files, chunk_bytes)
-    groups = balance(chunks, files, max(1, workers))
-    tasks = [SpillTask(i, g, files, root, tmp, n_buckets) for i, g in enumerate(groups)]
+    """Pass 1: every line of the export into one of `n_buckets` buckets in `tmp`, by patient."""
+    chunks = plan_chunks(export, chunk_bytes)
+    groups = balance(chunks, export.files, max(1, workers))
+    tasks = [SpillTask(i, g, export, tmp, n_buckets) for i, g in enumerate(groups)]
     if len(tasks) <= 1:
         _init_spill(None if progress is None else (lambda n: progress("read", n, 0)))
         try:
@@ -468,7 +477,7 @@ def spill(
         finally:
             _init_spill(None)
     else:
-        ctx = mp.get_context(_method())
+        ctx = mp.get_context(_method(export))
         counter = ctx.Value("q", 0)
         with ctx.Pool(len(tasks), _spill_worker, (_SharedCounter(counter),)) as pool:
             pending = pool.map_async(spill_part, tasks)
@@ -634,12 +643,14 @@ class LocalResult:
     summary: Summary  # of the runs' rows
 
 
-def _method() -> str:
-    return "fork" if sys.platform.startswith("linux") else "spawn"
+def _method(export: Export) -> str:
+    """Fork on Linux for a local export; spawn otherwise (an object store's client, once started
+    in this process, must not be forked: its threads and connections would not follow)."""
+    return "fork" if sys.platform.startswith("linux") and export.where.local else "spawn"
 
 
 def run_local(
-    export_dir: Path,
+    export_dir: Path | str | Export,
     as_of: dt.date,
     tmp: Path,
     *,
@@ -649,13 +660,11 @@ def run_local(
     progress: ProgressFn | None = None,
 ) -> LocalResult:
     """Both passes; the caller merges `runs` (in `tmp`) with `merge_runs`."""
-    files = export_files(export_dir)
-    n_buckets = max(1, min(MAX_BUCKETS, math.ceil(estimated_bytes(files) / bucket_bytes)))
+    export = export_dir if isinstance(export_dir, Export) else list_export(str(export_dir))
+    n_buckets = max(1, min(MAX_BUCKETS, math.ceil(estimated_bytes(export.files) / bucket_bytes)))
     n_buckets = min(n_buckets, open_file_budget(n_buckets))
-    spilled = spill(
-        files, export_dir, tmp, n_buckets, progress, workers=workers, chunk_bytes=chunk_bytes
-    )
-    names = [p.relative_to(export_dir).as_posix() for p in files]
+    spilled = spill(export, tmp, n_buckets, progress, workers=workers, chunk_bytes=chunk_bytes)
+    names = [f.name for f in export.files]
     ctx = _Context(names, spilled.chunk_file, spilled.chunk_base, spilled.meds, as_of, bucket_bytes)
     stats, problems = spilled.stats, spilled.problems
     runs: list[Path] = []
@@ -677,7 +686,7 @@ def run_local(
             for bucket in spilled.buckets:
                 collect(process_bucket(bucket))
     else:
-        with mp.get_context(_method()).Pool(workers, _assess_worker, (ctx,)) as pool:
+        with mp.get_context(_method(export)).Pool(workers, _assess_worker, (ctx,)) as pool:
             for res in pool.imap_unordered(process_bucket, spilled.buckets):
                 collect(res)
     runs.sort()

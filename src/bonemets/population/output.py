@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from itertools import repeat
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import orjson
@@ -20,7 +20,10 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.csv as pacsv  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
+from bonemets import ENGINE_VERSION
+from bonemets.core.knowledge import rule_set_id
 from bonemets.population.patient import COLUMNS, LEVELS_BY_RANK, Problem, Row, Stats
+from bonemets.population.storage import Location, location, output_stream, write_bytes
 
 Json = dict[str, Any]
 
@@ -50,6 +53,13 @@ CSV_SCHEMA = pa.schema(
     [pa.field(f.name, pa.string()) if f.name in LIST_COLUMNS else f for f in SCHEMA]
 )
 assert tuple(SCHEMA.names) == COLUMNS
+# What produced the rows, the same in every row (and in the Parquet file's metadata): a worklist
+# file found on its own still says on which day and by which rules it was made.
+RUN_FIELDS = [
+    pa.field("as_of", pa.date32()),
+    pa.field("engine_version", pa.string()),
+    pa.field("rule_set", pa.string()),
+]
 
 WORKLIST_PARQUET = "worklist.parquet"
 WORKLIST_CSV = "worklist.csv"
@@ -204,6 +214,7 @@ class Summary:
             "alerts": ordered(self.alerts),
             "lines": stats.lines,
             "corrupt_lines": stats.corrupt_lines,
+            "corrupt_files": stats.corrupt_files,
             "resources": {
                 rtype: dict(zip(("read", "imported", "skipped", "refused"), c, strict=True))
                 for rtype, c in sorted(stats.types.items())
@@ -215,20 +226,52 @@ class Summary:
         }
 
 
+def run_metadata(as_of: dt.date | None) -> dict[str, str]:
+    return {
+        "as_of": as_of.isoformat() if as_of else "",
+        "engine_version": ENGINE_VERSION,
+        "rule_set": rule_set_id(),
+    }
+
+
 class WorklistWriter:
     """Parquet + CSV writers fed in batches of rows (already in worklist order). The rows are
     counted into `summary`, unless a summary of them is given (the local engine counts them in its
-    workers)."""
+    workers). `out` is a local folder or a `Location` (any file system); each row also gets the
+    run's `as_of`, engine version and rule set, which the Parquet file's metadata repeats
+    (``bonemets.as_of``, ``bonemets.engine_version``, ``bonemets.rule_set``)."""
 
-    def __init__(self, out: Path, batch_rows: int = 8192, summary: Summary | None = None) -> None:
-        out.mkdir(parents=True, exist_ok=True)
-        self.out = out
+    def __init__(
+        self,
+        out: Path | Location,
+        batch_rows: int = 8192,
+        summary: Summary | None = None,
+        as_of: dt.date | None = None,
+    ) -> None:
+        where = out if isinstance(out, Location) else location(str(out))
+        if where.local:
+            Path(where.path).mkdir(parents=True, exist_ok=True)
+        self.out = where
         self.batch_rows = batch_rows
         self.batch: list[Row] = []
         self.summary = Summary() if summary is None else summary
         self._count = summary is None
-        self.parquet = pq.ParquetWriter(out / WORKLIST_PARQUET, SCHEMA, compression="zstd")
-        self.csv = pacsv.CSVWriter(out / WORKLIST_CSV, CSV_SCHEMA)
+        meta = run_metadata(as_of)
+        self._run = [
+            _strings([meta["as_of"] or None]).cast(pa.date32())[0],
+            _strings([meta["engine_version"]])[0],
+            _strings([meta["rule_set"]])[0],
+        ]
+        schema = pa.schema([*SCHEMA, *RUN_FIELDS]).with_metadata(
+            {f"bonemets.{k}": v for k, v in meta.items()}
+        )
+        csv_schema = pa.schema([*CSV_SCHEMA, *RUN_FIELDS])
+        self._schema, self._csv_schema = schema, csv_schema
+        self._csv_sink = output_stream(where, WORKLIST_CSV)
+        self.parquet = pq.ParquetWriter(
+            where.join(WORKLIST_PARQUET), schema, filesystem=where.fs, compression="zstd"
+        )
+        self.csv = pacsv.CSVWriter(self._csv_sink, csv_schema)
 
     def __enter__(self) -> WorklistWriter:
         return self
@@ -256,26 +299,31 @@ class WorklistWriter:
         if not self.batch:
             return
         table = rows_to_table(self.batch)
-        self.parquet.write_table(table)
-        self.csv.write_table(_csv_table(table))
+        run = [_repeat(value, len(self.batch)) for value in self._run]
+        self.parquet.write_table(pa.Table.from_arrays([*table.columns, *run], schema=self._schema))
+        csv = _csv_table(table)
+        self.csv.write_table(pa.Table.from_arrays([*csv.columns, *run], schema=self._csv_schema))
         self.batch = []
 
     def close(self) -> None:
         self.flush()
         self.parquet.close()
         self.csv.close()
+        self._csv_sink.close()
 
 
-def write_problems(out: Path, problems: list[Problem]) -> None:
-    with (out / PROBLEMS_NDJSON).open("wb") as fh:
-        for p in problems:
-            fh.write(orjson.dumps(p.as_json()) + b"\n")
+def _repeat(value: pa.Scalar, n: int) -> pa.Array:
+    """`value` n times, without `pa.array` (which imports pandas)."""
+    return pa.repeat(value, n)
 
 
-def write_summary(out: Path, summary: Json, extra: Json) -> Path:
-    path = out / SUMMARY_JSON
-    path.write_bytes(orjson.dumps({**summary, **extra}, option=orjson.OPT_INDENT_2) + b"\n")
-    return path
+def write_problems(out: Location, problems: list[Problem]) -> None:
+    write_bytes(out, PROBLEMS_NDJSON, b"".join(orjson.dumps(p.as_json()) + b"\n" for p in problems))
+
+
+def write_summary(out: Location, summary: Json, extra: Json) -> None:
+    data = orjson.dumps({**summary, **extra}, option=orjson.OPT_INDENT_2) + b"\n"
+    write_bytes(out, SUMMARY_JSON, data)
 
 
 _LEVEL_COLOURS = {
@@ -288,7 +336,7 @@ _LEVEL_COLOURS = {
 }
 
 
-def draw_chart(summary: Json, path: Path) -> Path:
+def draw_chart(summary: Json, path: Path | IO[bytes]) -> Path | IO[bytes]:
     """Two panels: patients by level, and patients by care gap (matplotlib, Agg)."""
     import matplotlib
 
@@ -334,6 +382,6 @@ def draw_chart(summary: Json, path: Path) -> Path:
         fontsize=11,
     )
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
     return path

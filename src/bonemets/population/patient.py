@@ -63,25 +63,26 @@ def sort_key(row: Row) -> tuple[int, str]:
 class Source:
     """Where a line came from: file name (relative to the export) and 1-based line number.
 
-    The Spark engine does not know line numbers while it runs (``line`` is None then); it fills
-    them in at the end from ``crc``/``length``."""
+    Spark's text reader does not number lines: the Spark engine gives a line of a plain file as
+    its split (``block``, the split's first byte) and its ``row`` in the split (from 1), with
+    ``line`` None, and fills in the line number once every split's line count is known."""
 
     file: str
     line: int | None
-    crc: int = 0
-    length: int = 0
+    block: int = 0
+    row: int = 0
 
 
 @dataclass(slots=True)
 class Problem:
-    kind: str  # corrupt_line | refused_resource | refused_patient
+    kind: str  # corrupt_line | corrupt_file | refused_resource | refused_patient
     file: str | None
     line: int | None
     patient: str | None
     resource: str | None
     reason: str
-    crc: int = 0
-    length: int = 0
+    block: int = 0  # see `Source`
+    row: int = 0
 
     def sort_key(self) -> tuple[str, int, str, str, str, str]:
         return (
@@ -110,6 +111,7 @@ class Stats:
 
     lines: int = 0
     corrupt_lines: int = 0
+    corrupt_files: int = 0
     patients: int = 0
     refused_patients: int = 0
     groups_without_record: int = 0
@@ -130,6 +132,7 @@ class Stats:
     def add(self, other: Stats) -> None:
         self.lines += other.lines
         self.corrupt_lines += other.corrupt_lines
+        self.corrupt_files += other.corrupt_files
         self.patients += other.patients
         self.refused_patients += other.refused_patients
         self.groups_without_record += other.groups_without_record
@@ -241,7 +244,7 @@ def assess_group(
             stats.corrupt_lines += 1
             src = source(tag)
             problems.append(
-                Problem("corrupt_line", src.file, src.line, key, None, reason, src.crc, src.length)
+                Problem("corrupt_line", src.file, src.line, key, None, reason, src.block, src.row)
             )
             continue
         resources.append(res)
@@ -302,8 +305,8 @@ def assess_orphan(src: Source, res: Any) -> tuple[Json | None, list[Problem], St
             None,
             f"{r.resource_type}/{r.resource_id}",
             r.reason,
-            src.crc,
-            src.length,
+            src.block,
+            src.row,
         )
         for r in result.refusals
     ]
@@ -317,8 +320,22 @@ def assess_orphan(src: Source, res: Any) -> tuple[Json | None, list[Problem], St
     return med, problems, stats
 
 
+def corrupt_file(name: str, lines: int, reason: str) -> tuple[Problem, Stats]:
+    """A file that cannot be read to its end: its first `lines` lines were read (and are used);
+    what follows is missing, and the patients in it may be incomplete."""
+    return Problem(
+        "corrupt_file",
+        name,
+        None,
+        None,
+        None,
+        f"{reason}: read to line {lines}, the rest of the file is missing "
+        "(its patients' data may be incomplete)",
+    ), Stats(corrupt_files=1)
+
+
 def corrupt_orphan(src: Source, reason: str) -> tuple[list[Problem], Stats]:
     stats = Stats(lines=1, corrupt_lines=1)
     return [
-        Problem("corrupt_line", src.file, src.line, None, None, reason, src.crc, src.length)
+        Problem("corrupt_line", src.file, src.line, None, None, reason, src.block, src.row)
     ], stats

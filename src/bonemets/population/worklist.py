@@ -9,6 +9,7 @@ patients). Both engines write the same rows.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -16,23 +17,37 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from bonemets.extras import missing_extra_message
 from bonemets.population.local import (
     DEFAULT_BUCKET_BYTES,
     DEFAULT_CHUNK_BYTES,
     default_workers,
-    export_files,
     merge_runs,
     run_local,
 )
 from bonemets.population.output import (
+    PROBLEMS_NDJSON,
+    SUMMARY_JSON,
     SUMMARY_PNG,
+    WORKLIST_CSV,
+    WORKLIST_PARQUET,
     Summary,
     WorklistWriter,
     draw_chart,
+    run_metadata,
     write_problems,
     write_summary,
 )
 from bonemets.population.patient import Problem, Row, Stats
+from bonemets.population.storage import (
+    Export,
+    Location,
+    list_export,
+    location,
+    make_folder,
+    remove_written,
+    write_bytes,
+)
 
 Json = dict[str, Any]
 Engine = Literal["local", "spark"]
@@ -40,7 +55,7 @@ Engine = Literal["local", "spark"]
 
 @dataclass(slots=True)
 class WorklistResult:
-    out: Path
+    out: Path | str  # a local folder, or the URI written to
     summary: Json
     problems: list[Problem]
     seconds: float
@@ -119,9 +134,9 @@ class _Meter:
 
 
 def run_worklist(
-    export_dir: Path,
+    export_dir: Path | str,
     as_of: dt.date,
-    out: Path,
+    out: Path | str,
     *,
     engine: Engine = "local",
     workers: int | None = None,
@@ -133,46 +148,140 @@ def run_worklist(
     partitions: int | None = None,
     show_progress: bool = False,
     chart: bool = True,
+    executor_timeout: float | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> WorklistResult:
-    """Assess every patient of the export in `export_dir` on `as_of`; write the results to `out`."""
+    """Assess every patient of the export in `export_dir` on `as_of`; write the results to `out`.
+
+    Both are local paths or URIs (`bonemets.population.storage`). The export is listed (and, on
+    Spark, the session started) before anything is written; a run that fails removes what it
+    wrote, and the folder if it made it."""
     start = time.perf_counter()
-    if not export_files(export_dir):
-        raise FileNotFoundError(f"{export_dir} holds no *.ndjson or *.ndjson.gz files")
-    out.mkdir(parents=True, exist_ok=True)
+    where = location(str(out))
     extra: Json = {"engine": engine, "export": str(export_dir)}
+    stop: Callable[[], None] = lambda: None  # noqa: E731
+    local_export: Export | None = None
+    spark_files: Any = None
+    session: Any = None
+    if engine == "local":
+        local_export = list_export(str(export_dir))
+    else:
+        from bonemets.population.spark import list_spark_export, spark_session
+
+        if spark is not None:
+            session = spark
+        else:
+            made = spark_session(master)
+            session = made.spark
+            stop = session.stop
+            if made.note and notify is not None:
+                notify(made.note)
+            extra["executor_python"] = made.python
+        try:
+            spark_files = list_spark_export(session, str(export_dir))
+        except BaseException:
+            stop()
+            raise
+    try:
+        created = make_folder(where)
+    except BaseException:
+        stop()
+        raise
+    try:
+        result = _run(
+            local_export,
+            spark_files,
+            session,
+            as_of,
+            where,
+            extra,
+            engine=engine,
+            workers=workers,
+            bucket_bytes=bucket_bytes,
+            chunk_bytes=chunk_bytes,
+            tmp_dir=tmp_dir,
+            partitions=partitions,
+            show_progress=show_progress,
+            executor_timeout=executor_timeout,
+            stop=stop,
+        )
+    except BaseException:
+        remove_written(where, list(OUTPUT_FILES), created)
+        raise
+    if chart:
+        try:
+            buf = io.BytesIO()
+            draw_chart(result.summary, buf)
+            write_bytes(where, SUMMARY_PNG, buf.getvalue())
+        except ModuleNotFoundError as exc:  # matplotlib: the [sim] extra
+            if notify is not None:
+                notify(f"summary.png not drawn: {missing_extra_message(exc) or exc}")
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+OUTPUT_FILES = (WORKLIST_PARQUET, WORKLIST_CSV, SUMMARY_JSON, PROBLEMS_NDJSON, SUMMARY_PNG)
+
+
+def _run(
+    local_export: Export | None,
+    spark_files: Any,
+    session: Any,
+    as_of: dt.date,
+    where: Location,
+    extra: Json,
+    *,
+    engine: Engine,
+    workers: int | None,
+    bucket_bytes: int,
+    chunk_bytes: int,
+    tmp_dir: Path | None,
+    partitions: int | None,
+    show_progress: bool,
+    executor_timeout: float | None,
+    stop: Callable[[], None],
+) -> WorklistResult:
+    start = time.perf_counter()
     with (
         _Meter(show_progress) as meter,
         tempfile.TemporaryDirectory(prefix="bonemets-worklist-", dir=tmp_dir) as tmp,
     ):
         rows: Iterator[Row]
         counted: Summary | None = None  # the rows' summary, when known before they are written
-        stop: Callable[[], None] = lambda: None  # noqa: E731
-        if engine == "local":
-            n_workers = workers if workers is not None else default_workers()
-            local = run_local(
-                export_dir,
-                as_of,
-                Path(tmp),
-                workers=n_workers,
-                bucket_bytes=bucket_bytes,
-                chunk_bytes=chunk_bytes,
-                progress=meter,
-            )
-            rows, stats, problems = merge_runs(local.runs), local.stats, local.problems
-            counted = local.summary
-            extra |= {"buckets": local.buckets, "workers": n_workers}
-        else:
-            from bonemets.population.spark import run_spark, spark_session
-
-            session = spark if spark is not None else spark_session(master)
-            if spark is None:
-                stop = session.stop
-            meter("start", 0, 0)
-            result = run_spark(export_dir, as_of, session, partitions)
-            rows, stats, problems = result.rows, result.stats, result.problems
-            extra |= {"master": session.sparkContext.master, "partitions": result.partitions}
         try:
-            with WorklistWriter(out, summary=counted) as writer:
+            if local_export is not None:
+                n_workers = workers if workers is not None else default_workers()
+                local = run_local(
+                    local_export,
+                    as_of,
+                    Path(tmp),
+                    workers=n_workers,
+                    bucket_bytes=bucket_bytes,
+                    chunk_bytes=chunk_bytes,
+                    progress=meter,
+                )
+                rows, stats, problems = merge_runs(local.runs), local.stats, local.problems
+                counted = local.summary
+                extra |= {"buckets": local.buckets, "workers": n_workers}
+            else:
+                from bonemets.population.spark import DEFAULT_EXECUTOR_TIMEOUT, run_spark
+
+                meter("start", 0, 0)
+                result = run_spark(
+                    str(extra["export"]),
+                    as_of,
+                    session,
+                    partitions,
+                    executor_timeout=executor_timeout or DEFAULT_EXECUTOR_TIMEOUT,
+                    files=spark_files,
+                )
+                rows, stats, problems = result.rows, result.stats, result.problems
+                extra |= {
+                    "master": session.sparkContext.master,
+                    "partitions": result.partitions,
+                    "executors": result.executors,
+                }
+            with WorklistWriter(where, summary=counted, as_of=as_of) as writer:
                 for row in rows:
                     writer.write(row)
         finally:
@@ -180,13 +289,13 @@ def run_worklist(
         if engine == "spark":
             meter("assess", writer.summary.rows, stats.resources)
     summary = writer.summary.as_json(stats, problems, as_of)
-    write_problems(out, problems)
+    write_problems(where, problems)
     seconds = time.perf_counter() - start
-    extra["seconds"] = round(seconds, 3)
-    write_summary(out, summary, extra)
-    if chart:
-        draw_chart(summary, out / SUMMARY_PNG)
-    return WorklistResult(out, summary, problems, seconds)
+    extra |= run_metadata(as_of) | {"seconds": round(seconds, 3)}
+    write_summary(where, summary, extra)
+    return WorklistResult(
+        Path(where.path) if where.local else where.text, summary, problems, seconds
+    )
 
 
 __all__ = ["Engine", "Stats", "WorklistResult", "run_worklist"]

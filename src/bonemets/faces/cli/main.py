@@ -53,5 +53,23 @@ def version() -> None:
     typer.echo(ENGINE_VERSION)
 
 
+def run() -> None:
+    """The `bonemets` command: a module of a missing extra is a one-line message and exit 2."""
+    from bonemets.extras import missing_extra_message
+
+    try:
+        app()
+    except ModuleNotFoundError as exc:
+        message = missing_extra_message(exc)
+        if message is None:
+            raise
+        from rich.markup import escape
+
+        from bonemets.faces.cli.common import err_console
+
+        err_console.print(f"[bold red]error[/]: {escape(message)}", highlight=False)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    run()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from bonemets.faces.cli.common import JsonOption, console, err_console, fail, print_json
@@ -27,21 +28,36 @@ def register(app: typer.Typer) -> None:
     @app.command("worklist")
     def worklist_command(
         export_dir: Annotated[
-            Path, typer.Argument(help="Folder of a FHIR Bulk Data export (*.ndjson[.gz]).")
+            str,
+            typer.Argument(
+                help="Folder of a FHIR Bulk Data export (*.ndjson[.gz]): a local path or a URI "
+                "(file://, s3a://, gs://, abfss://, hdfs://)."
+            ),
         ],
         as_of: Annotated[str, typer.Option("--as-of", help="Assessment date, YYYY-MM-DD.")],
         out: Annotated[
-            Path,
-            typer.Option("--out", help="Result folder: worklist.parquet/.csv, summary.json/.png."),
+            str,
+            typer.Option(
+                "--out",
+                help="Result folder (a local path or a URI): worklist.parquet/.csv, "
+                "summary.json/.png, problems.ndjson.",
+            ),
         ],
         engine: Annotated[str, typer.Option(help="local or spark.")] = "local",
         master: Annotated[
             str | None,
             typer.Option(
-                help="Spark master URL (engine spark) [default: local[*], every CPU], e.g. "
-                "local[2], spark://host:7077."
+                help="Spark master (engine spark): local[2], spark://host:7077, yarn, "
+                "k8s://https://host:443. Under spark-submit, spark-submit's own. Otherwise "
+                "[default: spark.master of spark-defaults.conf, else local[*]]."
             ),
         ] = None,
+        executor_timeout: Annotated[
+            float,
+            typer.Option(
+                help="Engine spark: seconds to wait for a first executor, and after losing all."
+            ),
+        ] = 120.0,
         workers: Annotated[
             int | None,
             typer.Option(help="Worker processes of the local engine [default: one per CPU]."),
@@ -57,6 +73,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Assess every patient of a Bulk Data export on one day: a worklist, most urgent first."""
+        from bonemets.population.storage import StorageError, is_local, local_path
         from bonemets.population.worklist import run_worklist
 
         day = _date(as_of, "--as-of")
@@ -64,14 +81,19 @@ def register(app: typer.Typer) -> None:
             fail("--engine", f"{engine!r} is not one of {', '.join(_ENGINES)}")
         if master is not None and engine != "spark":
             fail("--master", "only used with --engine spark")
-        if not export_dir.is_dir():
-            fail("EXPORT_DIR", f"{export_dir} is not a folder")
+        try:
+            if is_local(export_dir) and not local_path(export_dir).is_dir():
+                fail("EXPORT_DIR", f"{export_dir} is not a folder")
+            if is_local(out) and local_path(out).exists() and not local_path(out).is_dir():
+                fail("--out", f"{out} exists and is not a folder")
+        except StorageError as exc:
+            fail("EXPORT_DIR", str(exc))
+        if not executor_timeout > 0:
+            fail("--executor-timeout", "must be positive")
         if workers is not None and workers < 1:
             fail("--workers", "must be at least 1")
         if bucket_mb is not None and not bucket_mb > 0:
             fail("--bucket-mb", "must be positive")
-        if out.exists() and not out.is_dir():
-            fail("--out", f"{out} exists and is not a folder")
         from bonemets.population.local import DEFAULT_BUCKET_BYTES
 
         bucket_bytes = DEFAULT_BUCKET_BYTES if bucket_mb is None else int(bucket_mb * (1 << 20))
@@ -86,9 +108,21 @@ def register(app: typer.Typer) -> None:
                 master=master,
                 tmp_dir=tmp_dir,
                 show_progress=progress and not as_json,
+                executor_timeout=executor_timeout,
+                notify=lambda text: err_console.print(f"note: {escape(text)}", highlight=False),
             )
         except FileNotFoundError as exc:
             fail("EXPORT_DIR", str(exc))
+        except StorageError as exc:
+            fail("storage", str(exc))
+        except Exception as exc:
+            from bonemets.population.spark import MasterConflict, SparkUnavailable
+
+            if isinstance(exc, MasterConflict):
+                fail("--master", str(exc))
+            if isinstance(exc, SparkUnavailable):
+                fail("spark", str(exc))
+            raise
         s = result.summary
         if as_json:
             print_json(s)
@@ -105,10 +139,12 @@ def register(app: typer.Typer) -> None:
             f"{gaps['bma_not_started']:,}; monitoring overdue "
             + ", ".join(f"{k} {v:,}" for k, v in gaps["overdue_monitoring"].items())
         )
-        if s["refused_patients"] or s["corrupt_lines"]:
+        if s["refused_patients"] or s["corrupt_lines"] or s["corrupt_files"]:
             err_console.print(
                 f"[bold red]{s['refused_patients']:,} patient(s) refused[/], "
-                f"{s['corrupt_lines']:,} corrupt line(s) skipped: see problems.ndjson",
+                f"{s['corrupt_lines']:,} corrupt line(s) skipped, "
+                f"[bold red]{s['corrupt_files']:,} file(s) unreadable to their end[/]: "
+                "see problems.ndjson",
                 highlight=False,
             )
             for p in s["first_problems"][:10]:
@@ -118,6 +154,21 @@ def register(app: typer.Typer) -> None:
                     f"  {p['kind']}: {where}{who}{p['reason'][:160]}", highlight=False
                 )
         console.print(f"Written to {result.out} in {result.seconds:.1f} s", highlight=False)
+
+    @app.command("spark-package")
+    def spark_package_command(
+        out: Annotated[
+            Path, typer.Argument(help="The zip to write, e.g. dist/bonemets-spark.zip.")
+        ] = Path("dist/bonemets-spark.zip"),
+    ) -> None:
+        """Zip the bonemets package for spark-submit --py-files (executors that have its
+        dependencies but not bonemets itself)."""
+        from bonemets.population.package import build_zip
+
+        path, files = build_zip(out)
+        console.print(
+            f"{path} ({files} files): spark-submit --py-files {path} ...", highlight=False
+        )
 
     @app.command("synth-export")
     def synth_export_command(

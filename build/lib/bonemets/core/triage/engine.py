@@ -1,0 +1,184 @@
+"""The triage engine: one report in, one explained decision out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from pydantic import ValidationError
+
+from bonemets.core.errors import InputError
+from bonemets.core.knowledge import check_source_ids, is_unverified, load
+from bonemets.core.levels import Level
+from bonemets.core.triage.context import build_context, describe
+from bonemets.core.triage.free_text import find_symptoms, imply, quote_free_text, quotes_by_input
+from bonemets.core.triage.models import Reason, TriageInput, TriageResult
+from bonemets.core.triage.rules import CATCH_ALL, FREE_TEXT, LABS, RULES, TRIGGERS, Firing
+
+UNVERIFIED_NOTE = (
+    " [Based on an unverified number or a project policy: check before relying on it.]"
+)
+
+
+@cache
+def rule_table() -> dict[str, dict[str, Any]]:
+    table: dict[str, dict[str, Any]] = load("triage_rules")["rules"]
+    for rule_id, entry in table.items():
+        check_source_ids(entry["sources"], f"triage_rules.{rule_id}")
+    return table
+
+
+@cache
+def level_meanings() -> dict[str, Any]:
+    return load("levels")
+
+
+def parse_input(data: Mapping[str, Any]) -> TriageInput:
+    """Validate a triage report, turning the first problem into an InputError naming its field."""
+    try:
+        return TriageInput.model_validate(data)
+    except ValidationError as exc:
+        raise input_error(exc) from None
+
+
+def input_error(exc: ValidationError) -> InputError:
+    first = exc.errors()[0]
+    path = ""
+    for part in first.get("loc", ()):
+        path += f"[{part}]" if isinstance(part, int) else ("." if path else "") + str(part)
+    message = str(first.get("msg", "invalid value"))
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, InputError):
+        path = f"{path}.{cause.field}" if path else cause.field
+        message = cause.message
+    elif message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    return InputError(path or "input", message)
+
+
+@cache
+def rules_for(triggers: frozenset[str]) -> tuple[str, ...]:
+    """The rules that can fire for a report holding `triggers`, in rule-table order."""
+    return tuple(rule_id for rule_id in RULES if TRIGGERS[rule_id] & triggers)
+
+
+@cache
+def _rule_static(rule_id: str) -> tuple[Level | None, str, str, tuple[str, ...]]:
+    """The parts of a rule's reason that do not depend on the report."""
+    entry = rule_table()[rule_id]
+    level = Level(entry["level"]) if "level" in entry else None
+    return level, entry["explanation"], entry["evidence"], tuple(entry["sources"])
+
+
+def _reason(rule_id: str, firing: Firing) -> Reason:
+    level, explanation, evidence, static_sources = _rule_static(rule_id)
+    level = firing.level or level
+    assert level is not None, f"{rule_id} fired without a level"
+    if firing.note:
+        explanation += " " + firing.note
+    if firing.evidence is not None and is_unverified(firing.evidence):
+        evidence = firing.evidence
+    sources = list(static_sources)
+    sources += [s for s in firing.extra_sources if s not in sources]
+    unverified = is_unverified(evidence)
+    if unverified:
+        explanation += UNVERIFIED_NOTE
+    return Reason(
+        rule=rule_id,
+        level=level,
+        because=firing.because,
+        explanation=explanation,
+        sources=sources,
+        evidence=evidence,  # type: ignore[arg-type]
+        unverified=unverified,
+        symptoms=sorted(firing.explains),
+    )
+
+
+def triage_json(raw: bytes | str) -> TriageResult:
+    """Triage a report given as JSON text (parsed and validated in one pass)."""
+    try:
+        report = TriageInput.model_validate_json(raw)
+    except ValidationError as exc:
+        raise input_error(exc) from None
+    return triage(report)
+
+
+def triage(data: TriageInput | Mapping[str, Any]) -> TriageResult:
+    """Triage one symptom report. Raises InputError (naming the field) on bad input."""
+    report = data if isinstance(data, TriageInput) else parse_input(data)
+    ctx = build_context(report)
+    # Symptoms the free text names join the reported ones and meet the same rules; each reason
+    # then quotes the words it came from.
+    implied, findings = imply(find_symptoms(report.free_text or ""), report.symptoms)
+    for item in implied:
+        ctx.present.setdefault(item.symptom.code, []).append(item.symptom)
+    quotes = quotes_by_input(implied, findings, report.symptoms) if findings else {}
+
+    reasons: list[Reason] = []
+    explained: set[str] = set()
+    for rule_id in rules_for(frozenset(ctx.present) | ({LABS} if report.labs else frozenset())):
+        firing = RULES[rule_id](ctx)
+        if firing is not None:
+            if quotes:
+                firing.because = quote_free_text(firing.because, quotes)
+            reasons.append(_reason(rule_id, firing))
+            explained |= firing.explains
+    unexplained = [s for code, group in ctx.present.items() if code not in explained for s in group]
+    if unexplained:
+        because = [describe(s) for s in unexplained]
+        if quotes:
+            because = quote_free_text(because, quotes)
+        reasons.append(
+            _reason(CATCH_ALL, Firing(because=because, explains={s.code for s in unexplained}))
+        )
+    if report.free_text and report.free_text.strip():
+        reasons.append(_reason(FREE_TEXT, Firing(because=["free_text given"])))
+
+    # Most urgent first; the order of the rule table breaks ties.
+    reasons.sort(key=lambda r: -r.level.rank)
+    level = reasons[0].level if reasons else Level.ROUTINE
+    return TriageResult(
+        level=level,
+        headline=_headline(reasons, level),
+        reasons=reasons,
+        advice=_advice(reasons, level),
+        clinician_alert=level.alerts_care_team,
+        free_text=report.free_text,
+        patient_action=_meaning(level, "patient"),
+        care_team_action=_meaning(level, "care_team"),
+        lab_findings=ctx.findings,
+        caveats=ctx.caveats,
+        free_text_findings=findings,
+    )
+
+
+def _meaning(level: Level, who: str) -> str:
+    text: str = level_meanings()[level.value][who]
+    if level is Level.EMERGENCY and who == "patient":
+        text = text.rstrip(".") + f" ({level_meanings()['emergency_numbers']})."
+    return text
+
+
+def _headline(reasons: list[Reason], level: Level) -> str:
+    if not reasons:
+        return "Nothing was reported. Mention anything new at your next appointment."
+    entry = rule_table()[reasons[0].rule]
+    by_level: dict[str, str] = entry.get("headlines_by_level", {})
+    headline: str = by_level.get(level.value, entry["headline"])
+    return headline
+
+
+def _advice(reasons: list[Reason], level: Level) -> list[str]:
+    """What to do now (from the rules at the deciding level), then self-help tips of all rules."""
+    out: list[str] = []
+    for reason in reasons:
+        entry = rule_table()[reason.rule]
+        lines = list(entry.get("tips", []))
+        if reason.level is level:
+            lines = list(entry.get("advice", [])) + lines
+        for line in lines:
+            if line not in out:
+                out.append(line)
+    return out

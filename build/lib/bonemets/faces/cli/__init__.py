@@ -1,0 +1,1 @@
+"""Command-line face of bonemets (typer). It parses arguments, calls the core, prints results."""

@@ -1,0 +1,122 @@
+"""Turning submitted forms into the core's input shapes. Validation itself stays in the core's
+models; this only reshapes flat form fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from bonemets.core.triage.models import symptom_catalogue
+
+GROUPS = {
+    "spine": "Back, nerves, bladder and bowel",
+    "bones": "Bones",
+    "calcium": "Thirst, sickness, tiredness, muscles",
+    "jaw_ear": "Mouth, jaw and ears",
+    "clots": "Legs, chest and breathing",
+    "other": "Other",
+}
+SEVERITY = [(1, "Mild"), (2, "Moderate"), (3, "Severe"), (4, "Very severe")]
+TRENDS = [
+    ("new", "New"),
+    ("worse", "Getting worse"),
+    ("same", "About the same"),
+    ("better", "Getting better"),
+]
+LAB_CHOICES = [
+    ("calcium_total", "Calcium", ["mmol/L", "mg/dL"]),
+    ("albumin", "Albumin", ["g/L", "g/dL"]),
+    ("calcium_corrected", "Corrected (adjusted) calcium", ["mmol/L", "mg/dL"]),
+    ("platelets", "Platelets", ["10*9/L"]),
+    ("haemoglobin", "Haemoglobin", ["g/L", "g/dL"]),
+]
+
+
+def catalogue_by_group() -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {g: [] for g in GROUPS}
+    for code, entry in symptom_catalogue().items():
+        out[entry["group"]].append((code, entry))
+    return out
+
+
+def chosen_symptoms(form: FormData) -> list[str]:
+    catalogue = symptom_catalogue()
+    return [c for c in form.getlist("symptom") if isinstance(c, str) and c in catalogue]
+
+
+def _text(form: FormData, key: str) -> str | None:
+    value = form.get(key)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def report_from_form(form: FormData) -> dict[str, Any]:
+    """The symptom report (and any lab values) from the details step of the check-in."""
+    symptoms: list[dict[str, Any]] = []
+    for code in chosen_symptoms(form):
+        item: dict[str, Any] = {"code": code}
+        severity = _text(form, f"{code}.severity")
+        if severity is not None:
+            item["severity"] = int(severity) if severity.isdigit() else severity
+        duration = _text(form, f"{code}.duration_days")
+        if duration is not None:
+            item["duration_days"] = int(duration) if duration.isdigit() else duration
+        trend = _text(form, f"{code}.trend")
+        if trend is not None:
+            item["trend"] = trend
+        site = _text(form, f"{code}.site")
+        if site is not None:
+            item["site"] = site
+        features = [f for f in form.getlist(f"{code}.features") if isinstance(f, str)]
+        if features:
+            item["features"] = features
+        symptoms.append(item)
+    labs = []
+    for code, _label, _units in LAB_CHOICES:
+        value = _text(form, f"lab.{code}.value")
+        if value is None:
+            continue
+        try:
+            number: Any = float(value)
+        except ValueError:
+            number = value
+        labs.append({"code": code, "value": number, "unit": _text(form, f"lab.{code}.unit") or ""})
+    return {"symptoms": symptoms, "labs": labs, "free_text": _text(form, "free_text")}
+
+
+def number_or_text(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def entry_from_form(kind: str, form: FormData) -> dict[str, Any]:
+    """A record entry from the clinician's forms: empty fields are left out (unknown)."""
+    data: dict[str, Any] = {}
+    numeric = {"value", "dose", "size_fraction", "kg", "cm", "interval_weeks", "daily_amount",
+               "lower_limit", "upper_limit"}  # fmt: skip
+    sins_keys = {"sins.pain", "sins.alignment", "sins.collapse", "sins.posterolateral"}
+    sins: dict[str, Any] = {}
+    for key, raw in form.multi_items():
+        # The form's own controls are not part of the entry.
+        if key in ("csrf_token", "action", "override_reason") or not isinstance(raw, str):
+            continue
+        if not raw.strip():
+            continue
+        value = raw.strip()
+        if key in sins_keys:
+            sins[key.split(".", 1)[1]] = value
+        elif key in numeric:
+            data[key] = number_or_text(value)
+        elif key in ("invasive", "active", "stop"):
+            data[key] = value in ("on", "true", "yes", "1")
+        else:
+            data[key] = value
+    if sins:
+        data["sins"] = sins
+    return data

@@ -1,0 +1,464 @@
+"""Server-rendered pages: the patient portal and the clinician app (signing in and the account
+page: account.py). Pages work without JavaScript (the timeline chart is the only script) and on
+a phone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from bonemets import ENGINE_VERSION
+from bonemets.adapters.storage import repository as repo
+from bonemets.core.errors import InputError
+from bonemets.core.knowledge import load
+from bonemets.core.record import LesionSite
+from bonemets.faces.web import forms
+from bonemets.faces.web.deps import (
+    CSRF_FIELD,
+    Context,
+    SignedIn,
+    check_csrf,
+    context,
+    flash_url,
+    optional_user,
+    path_segment,
+    read_flash,
+    signed_in,
+)
+from bonemets.service import care, filing
+from bonemets.service import check_in as check_in_service
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals.update(engine_version=ENGINE_VERSION, csrf_field=CSRF_FIELD)
+templates.env.filters["seg"] = path_segment  # a record id in a URL path
+
+LEVEL_WORDS = {
+    "emergency": "Emergency",
+    "urgent": "Urgent",
+    "soon": "Soon",
+    "routine": "Routine",
+    "self_care": "Self care",
+}
+templates.env.globals["level_words"] = LEVEL_WORDS
+
+
+async def form_data(request: Request) -> FormData:
+    """The submitted form, read on the event loop, so that the handlers (database, clinical
+    rules) can be plain `def` and run in FastAPI's threadpool, not on the event loop."""
+    return await request.form()
+
+
+def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, values, status_code=status)
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    return render(request, "error.html", status, title=title, message=message, who=None)
+
+
+def _home_for(who: SignedIn) -> str:
+    return "/portal" if who.user.role == "patient" else "/worklist"
+
+
+# --- Home -------------------------------------------------------------------------------------
+
+
+@router.get("/", response_model=None)
+def index(who: SignedIn | None = Depends(optional_user)) -> Response:
+    return RedirectResponse("/login" if who is None else _home_for(who), status_code=303)
+
+
+# --- Patient portal ---------------------------------------------------------------------------
+
+
+def _patient_only(who: SignedIn, ctx: Context) -> str:
+    if who.user.role != "patient" or who.user.patient_id is None:
+        raise care.deny(ctx.db, who.user, None, f"read portal (role {who.user.role})")
+    return who.user.patient_id
+
+
+@router.get("/portal", response_class=HTMLResponse)
+def portal_home(
+    request: Request, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
+) -> HTMLResponse:
+    patient_id = _patient_only(who, ctx)
+    view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
+    return render(request, "portal_home.html", who=who, view=view)
+
+
+def _contacts(ctx: Context) -> dict[str, Any]:
+    """The numbers a patient may need on every result: the emergency numbers and the care
+    team's, each with a tap-to-call link."""
+    from bonemets.education.plan import parse_contacts, team_contacts_setting
+
+    with ctx.db.transaction() as s:
+        stored = repo.get_setting(s, "team_contacts")
+    team = [
+        {"label": c.label, "number": c.number, "tel": _tel(c.number)}
+        for c in parse_contacts(team_contacts_setting(ctx.settings, stored))
+    ]
+    levels = load("levels")
+    emergency = [
+        {"where": n["where"], "number": n["number"], "tel": _tel(n["number"])}
+        for n in levels["emergency_number_list"]
+    ]
+    return {"team": team, "emergency": emergency, "emergency_text": levels["emergency_numbers"]}
+
+
+def _tel(number: str) -> str:
+    """A tel: URI (RFC 3966): the digits, and a leading + if there is one."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return f"tel:{'+' if number.strip().startswith('+') else ''}{digits}"
+
+
+@router.get("/portal/check-in", response_class=HTMLResponse)
+def check_in(
+    request: Request, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
+) -> HTMLResponse:
+    """Step 1: what is there now; first, the red flags still open ("is it still there?")."""
+    patient_id = _patient_only(who, ctx)
+    draft = check_in_service.draft(ctx.db, who.user, patient_id)
+    flags = check_in_service.open_red_flags(ctx.db, ctx.settings, who.user, patient_id)
+    from bonemets.core.triage.models import symptom_catalogue
+
+    catalogue = symptom_catalogue()
+    return render(
+        request,
+        "portal_check_in.html",
+        who=who,
+        groups=forms.GROUPS,
+        catalogue=forms.catalogue_by_group(),
+        flags=[
+            {
+                "key": check_in_service.key_text((f.code, f.site)),
+                "label": catalogue[f.code]["label"],
+                "site": f.site,
+                "since": f.reported,
+            }
+            for f in flags
+        ],
+        ticked={code for code, _site in draft.chosen} if draft else set(),
+        gone={check_in_service.key_text(k) for k in draft.gone} if draft else set(),
+        contacts=_contacts(ctx),
+    )
+
+
+@router.post("/portal/check-in", response_model=None)
+def check_in_details(
+    request: Request,
+    form: FormData = Depends(form_data),
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
+) -> Response:
+    """Step 1 sent: kept as a draft, and filed at once when it already calls for the team
+    (an emergency is shown at once, before any detail is asked)."""
+    patient_id = _patient_only(who, ctx)
+    check_csrf(who, str(form.get(CSRF_FIELD) or ""))
+    chosen = forms.chosen_symptoms(form)
+    for key, answer in form.multi_items():
+        if key.startswith("flag.") and answer == "still":
+            chosen.append(key.removeprefix("flag."))
+    gone = [
+        k.removeprefix("flag.")
+        for k, v in form.multi_items()
+        if k.startswith("flag.") and v == "gone"
+    ]
+    started = check_in_service.start(ctx.db, ctx.settings, who.user, patient_id, chosen, gone)
+    filed = started.filed
+    if filed is not None and filed.result is not None and filed.result.level.value == "emergency":
+        # Nothing waits for the details: the emergency advice comes first.
+        return RedirectResponse(f"/portal/reports/{filed.entry_ids[-1]}?partial=1", status_code=303)
+    return RedirectResponse("/portal/check-in/details", status_code=303)
+
+
+@router.get("/portal/check-in/details", response_class=HTMLResponse)
+def check_in_details_page(
+    request: Request, who: SignedIn = Depends(signed_in), ctx: Context = Depends(context)
+) -> HTMLResponse:
+    """Step 2: details only for the symptoms the patient has (the branching of the form); the
+    draft keeps step 1, so leaving and coming back loses nothing."""
+    patient_id = _patient_only(who, ctx)
+    draft = check_in_service.draft(ctx.db, who.user, patient_id)
+    return _details(request, ctx, who, patient_id, draft, values={}, error=None)
+
+
+def _details(
+    request: Request, ctx: Context, who: SignedIn, patient_id: str,
+    draft: check_in_service.Draft | None, *, values: dict[str, Any], error: str | None,
+    status: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    from bonemets.core.triage.models import symptom_catalogue
+
+    catalogue = symptom_catalogue()
+    chosen = draft.chosen if draft else []
+    early = None
+    if draft is not None and draft.entry_id is not None:
+        view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
+        early = next((r for r in view.reports if r.entry_id == draft.entry_id), None)
+    return render(
+        request,
+        "portal_details.html",
+        status,
+        who=who,
+        chosen=[(code, site, catalogue[code]) for code, site in chosen],
+        severity=forms.SEVERITY,
+        trends=forms.TRENDS,
+        lab_choices=forms.LAB_CHOICES,
+        values=values,
+        error=error,
+        early=early.result if early is not None else None,
+        contacts=_contacts(ctx),
+    )
+
+
+@router.post("/portal/check-in/submit", response_model=None)
+def check_in_submit(
+    request: Request,
+    form: FormData = Depends(form_data),
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
+) -> Response:
+    patient_id = _patient_only(who, ctx)
+    check_csrf(who, str(form.get(CSRF_FIELD) or ""))
+    data = forms.report_from_form(form)
+    try:
+        done = check_in_service.finish(ctx.db, ctx.settings, who.user, patient_id, data)
+    except InputError as exc:
+        draft = check_in_service.draft(ctx.db, who.user, patient_id)
+        values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        return _details(
+            request, ctx, who, patient_id, draft, values=values, error=_plain_error(exc),
+            status=422,
+        )  # fmt: skip
+    return RedirectResponse(f"/portal/reports/{done.entry_ids[-1]}", status_code=303)
+
+
+def _plain_error(exc: InputError) -> str:
+    return f"Please check this answer ({exc.field}): {exc.message}"
+
+
+@router.get("/portal/reports/{entry_id}", response_class=HTMLResponse)
+def portal_report(
+    request: Request,
+    entry_id: int,
+    partial: bool = False,
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
+) -> HTMLResponse:
+    patient_id = _patient_only(who, ctx)
+    view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
+    found = next((r for r in view.reports if r.entry_id == entry_id), None)
+    if found is None or found.result is None:
+        raise care.AccessDenied(str(entry_id))
+    return render(
+        request,
+        "portal_result.html",
+        who=who,
+        report=found,
+        result=found.result,
+        team=care.care_team_status(ctx.db, who.user, patient_id, found.result),
+        contacts=_contacts(ctx),
+        partial=partial,
+    )
+
+
+# --- Clinician app ----------------------------------------------------------------------------
+
+
+def _clinician(who: SignedIn, ctx: Context, patient_id: str | None = None) -> None:
+    if who.user.role not in ("clinician", "admin"):
+        raise care.deny(ctx.db, who.user, patient_id, f"read clinician page (role {who.user.role})")
+
+
+@router.get("/worklist", response_class=HTMLResponse)
+def worklist_page(
+    request: Request,
+    level: str | None = None,
+    bma_status: str | None = None,
+    search: str | None = None,
+    open_alerts_only: bool = False,
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
+) -> HTMLResponse:
+    _clinician(who, ctx)
+    try:
+        rows = care.worklist(
+            ctx.db,
+            ctx.settings,
+            who.user,
+            level=level or None,
+            bma_status=bma_status or None,
+            search=search or None,
+            open_alerts_only=open_alerts_only,
+        )
+        error = None
+    except InputError as exc:
+        rows, error = [], exc.message
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.level] = counts.get(row.level, 0) + 1
+    return render(
+        request,
+        "worklist.html",
+        who=who,
+        rows=rows,
+        counts=counts,
+        error=error,
+        filters={
+            "level": level or "",
+            "bma_status": bma_status or "",
+            "search": search or "",
+            "open_alerts_only": open_alerts_only,
+        },
+        today=ctx.settings.today(),
+    )
+
+
+FORM_KINDS = ("bma_dose", "lab", "lesion", "dental_exam", "imaging")
+
+
+def _patient_page(
+    request: Request, ctx: Context, who: SignedIn, patient_id: str, *, status: int = 200,
+    form_error: dict[str, str] | None = None, form_values: dict[str, str] | None = None,
+    flash: str | None = None, dose_findings: list[Any] | None = None,
+) -> HTMLResponse:  # fmt: skip
+    from typing import get_args
+
+    from bonemets.drawing.skeleton import mark_from, skeleton_svg
+    from bonemets.faces.web.charts import figure_json, timeline_figure
+
+    view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
+    marks = [mark_from(lesion) for lesion in view.assessment.lesions]
+    return render(
+        request,
+        "patient.html",
+        status,
+        who=who,
+        view=view,
+        a=view.assessment,
+        skeleton=skeleton_svg(marks),
+        timeline=figure_json(timeline_figure(view.record, view.as_of)),
+        form_error=form_error or {},
+        form_values=form_values or {},
+        flash=flash,
+        sites=get_args(LesionSite),
+        lab_choices=forms.LAB_CHOICES,
+        agents=["zoledronic_acid", "pamidronate", "ibandronate", "clodronate", "denosumab"],
+        escalated={a.id for a in view.alerts if care.is_escalated(a, ctx.settings, _now())},
+        red_flags=care.red_flags(view.assessment),
+        alert_symptoms=care.alert_symptoms,
+        dose_findings=dose_findings,
+    )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_page(
+    request: Request,
+    patient_id: str,
+    flash: str | None = None,
+    fs: str | None = None,
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
+) -> HTMLResponse:
+    _clinician(who, ctx, patient_id)
+    flash = read_flash(ctx.settings, flash, fs)  # only messages this app signed
+    return _patient_page(request, ctx, who, patient_id, flash=flash)
+
+
+@router.post("/patients/{patient_id}/entries/{kind}", response_model=None)
+def add_entry(
+    request: Request,
+    patient_id: str,
+    kind: str,
+    form: FormData = Depends(form_data),
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
+) -> Response:
+    _clinician(who, ctx, patient_id)
+    check_csrf(who, str(form.get(CSRF_FIELD) or ""))
+    data = forms.entry_from_form(kind, form)
+    values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    reason = str(form.get("override_reason") or "")
+    try:
+        if kind == "bma_dose" and form.get("action") == "check":
+            # The checks shown before saving: the same ones the save runs.
+            findings = filing.check_dose(ctx.db, ctx.settings, who.user, patient_id, data)
+            return _patient_page(
+                request, ctx, who, patient_id, form_values=values, dose_findings=findings
+            )
+        filed = filing.record_entry(
+            ctx.db, ctx.settings, who.user, patient_id, kind, data, override_reason=reason,
+            origin="clinician_form",
+        )  # fmt: skip
+    except filing.OverrideRequired as exc:
+        return _patient_page(
+            request, ctx, who, patient_id, status=409, form_values=values,
+            form_error={kind: exc.message}, dose_findings=exc.findings,
+        )  # fmt: skip
+    except InputError as exc:
+        return _patient_page(
+            request,
+            ctx,
+            who,
+            patient_id,
+            status=422,
+            form_error={kind: f"{exc.field}: {exc.message}"},
+            form_values=values,
+        )
+    message = f"Saved {kind.replace('_', ' ')}."
+    assessment = filed.assessment
+    if kind == "bma_dose" and assessment.bma.next_due is not None:
+        message += f" Next dose due {assessment.bma.next_due.isoformat()}."
+    if filed.findings:
+        message += " Checks: " + " ".join(f.headline for f in filed.findings)
+    if filed.alert_id is not None:
+        message += " An alert was opened."
+    return RedirectResponse(
+        flash_url(ctx.settings, f"/patients/{path_segment(patient_id)}", message[:600], kind),
+        status_code=303,
+    )
+
+
+@router.post("/alerts/{alert_id}/ack", response_model=None)
+def acknowledge(
+    request: Request,
+    alert_id: int,
+    form: FormData = Depends(form_data),
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
+) -> Response:
+    _clinician(who, ctx)
+    check_csrf(who, str(form.get(CSRF_FIELD) or ""))
+    try:
+        alert = care.acknowledge(
+            ctx.db,
+            who.user,
+            alert_id,
+            str(form.get("action_taken") or ""),
+            settings=ctx.settings,
+            resolve=form.get("resolve") == "1",
+        )
+    except InputError as exc:
+        with ctx.db.transaction() as s:
+            patient_id = repo.get_alert(s, alert_id).patient_id
+        return _patient_page(
+            request, ctx, who, patient_id, status=422, form_error={"ack": exc.message}
+        )
+    path = f"/patients/{path_segment(alert.patient_id)}"
+    return RedirectResponse(
+        flash_url(ctx.settings, path, "Alert acknowledged.", "alerts"), status_code=303
+    )
+
+
+__all__ = ["error_page", "router"]
