@@ -138,33 +138,13 @@ add("mild hand-foot skin on targeted therapy", [S("rash", severity=1, features=[
     CDK46, GREEN, UKONS, POLICY, category="skin")  # fmt: skip
 add("moderate hand-foot skin on chemo", [S("rash", severity=2, features=["hands_feet"])], CHEMO,
     AMBER, UKONS, POLICY, category="skin")  # fmt: skip
-add(
-    "stinging urine on chemo",
-    [S("urinary_symptoms", severity=1, features=["pain_passing_urine"])],
-    CHEMO,
-    AMBER,
-    UKONS,
-    POLICY,
-    category="urinary",
-)
-add(
-    "blood in urine on chemo",
-    [S("urinary_symptoms", severity=1, features=["blood_in_urine"])],
-    CHEMO,
-    AMBER,
-    UKONS,
-    POLICY,
-    category="urinary",
-)
-add(
-    "passing little urine on chemo",
-    [S("urinary_symptoms", severity=1, features=["passing_little_urine"])],
-    CHEMO,
-    RED,
-    UKONS,
-    POLICY,
-    category="urinary",
-)
+for feature, grade in [
+    ("pain_passing_urine", AMBER),
+    ("blood_in_urine", AMBER),
+    ("passing_little_urine", RED),
+]:
+    add(f"urine: {feature} on chemo", [S("urinary_symptoms", severity=1, features=[feature])],
+        CHEMO, grade, UKONS, POLICY, category="urinary")  # fmt: skip
 add(
     "fainted, off treatment",
     [S("dizziness_fainting", severity=3)],
