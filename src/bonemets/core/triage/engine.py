@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import check_source_ids, is_unverified, load
 from bonemets.core.levels import Level
-from bonemets.core.triage.context import build_context, describe
+from bonemets.core.triage.context import Context, build_context, describe
 from bonemets.core.triage.free_text import find_symptoms, imply, quote_free_text, quotes_by_input
 from bonemets.core.triage.models import Reason, TriageInput, TriageResult
 from bonemets.core.triage.rules import (
@@ -149,7 +149,7 @@ def triage(data: TriageInput | Mapping[str, Any]) -> TriageResult:
                 ),
             )
         )
-    two = _two_ambers(reasons) if ctx.sact_possible else None
+    two = _two_ambers(reasons, ctx) if ctx.sact_possible else None
     if two is not None:
         reasons.append(_reason(TWO_AMBERS, Firing(because=[*two, ctx.sact_words()])))
     if report.free_text and report.free_text.strip():
@@ -190,12 +190,15 @@ def _ukons_category(rule_id: str) -> str | None:
     return category
 
 
-def _two_ambers(reasons: list[Reason]) -> list[str] | None:
-    """UKONS: two or more Ambers (in different categories) count as Red. Returns what fired it."""
+def _two_ambers(reasons: list[Reason], ctx: Context) -> list[str] | None:
+    """UKONS: two or more Ambers (in different categories) in one call count as Red. Returns what
+    fired it. Only today's symptoms count: a red flag carried open from an earlier report keeps
+    its own level but does not make a new call Red (it was triaged on its day)."""
     ambers: dict[str, Reason] = {}
     for reason in reasons:
         category = _ukons_category(reason.rule)
-        if category is not None and reason.level is Level.URGENT:
+        today = any(s.reported_on is None for code in reason.symptoms for s in ctx.get(code))
+        if category is not None and reason.level is Level.URGENT and today:
             ambers.setdefault(category, reason)
     if len(ambers) < 2:
         return None
