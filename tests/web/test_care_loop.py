@@ -378,10 +378,11 @@ def test_a_calm_step_one_is_kept_as_a_draft_and_files_nothing(
     filing.record_entry(db, settings, nurse, "pat-a", "lab", calm_lab)
     with db.transaction() as s:
         reports = len(repo.entries(s, "pat-a", ["symptom_report"]))
-    started = check_in.start(db, settings, patient, "pat-a", ["fatigue"], [])
+    # Thirst alone is calm; moderate fatigue (the default severity) is UKONS Amber since issue 21.
+    started = check_in.start(db, settings, patient, "pat-a", ["thirst"], [])
     assert started.filed is None
     draft = check_in.draft(db, patient, "pat-a")
-    assert draft is not None and draft.chosen == [("fatigue", None)]
+    assert draft is not None and draft.chosen == [("thirst", None)]
     with db.transaction() as s:
         assert len(repo.entries(s, "pat-a", ["symptom_report"])) == reports
 
