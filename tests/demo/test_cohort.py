@@ -149,9 +149,11 @@ def test_red_flags_are_recent(assessed: list[Pair]) -> None:
         latest = max(r.date for r in p.record.symptom_reports)
         # An emergency comes from a recent report, or is a red flag an earlier report raised and
         # nobody has closed (flu-like shivers after a bone drip on targeted treatment are read as
-        # possible neutropenic sepsis since issue 21, and stay open until closed).
+        # possible neutropenic sepsis since issue 21, whenever the report was made).
         carried = all(
-            "not marked resolved" in x.message for x in a.alerts if x.level == Level.EMERGENCY
+            "not marked resolved" in x.message or x.rule == "infection.flu_like_on_treatment"
+            for x in a.alerts
+            if x.level == Level.EMERGENCY
         )
         assert (AS_OF - latest).days <= 3 or carried
     dvt = [a for _, a in assessed if any(x.rule == "clot.deep_vein_thrombosis" for x in a.alerts)]
