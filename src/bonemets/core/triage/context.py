@@ -13,9 +13,13 @@ from bonemets.core.labs import Grade, Sex, corrected_calcium, ctcae_grade
 from bonemets.core.triage.models import Lab, LabFinding, Symptom, TriageInput
 
 FLU_LIKE_WINDOW_DAYS = 3  # "within 3 days after a bone-modifying-agent dose" (triage contract)
-# Chemotherapy alert cards ask for a call about fever or feeling unwell "within weeks" of a dose;
-# 6 weeks is the span commonly printed on UK cards [U] (not seen in a stored source).
-SACT_RISK_DAYS = 42
+
+
+@cache
+def sact_risk_days() -> int:
+    """Days after chemotherapy in which a fever is still possible neutropenic sepsis
+    (knowledge/triage_rules.toml [ukons], [U])."""
+    return int(load("triage_rules")["ukons"]["sact_risk_days"])
 
 
 @dataclass(slots=True)
@@ -62,7 +66,9 @@ class Context:
         """On chemotherapy, or it is not known that it is off, or the last dose was recent."""
         patient = self.report.patient
         days = patient.days_since_chemotherapy
-        return patient.on_chemotherapy is not False or (days is not None and days <= SACT_RISK_DAYS)
+        return patient.on_chemotherapy is not False or (
+            days is not None and days <= sact_risk_days()
+        )
 
     @property
     def sact_possible(self) -> bool:
@@ -87,7 +93,7 @@ class Context:
             if value is not False:
                 parts.append(f"{name}: " + ("yes" if value else "unknown (read as possibly on it)"))
         days = patient.days_since_chemotherapy
-        if days is not None and days <= SACT_RISK_DAYS:
+        if days is not None and days <= sact_risk_days():
             parts.append(f"days_since_chemotherapy: {days}")
         return "; ".join(parts) or "systemic anticancer treatment: known to be off"
 

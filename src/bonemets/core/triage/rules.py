@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bonemets.core.knowledge import load
 from bonemets.core.levels import Level
 from bonemets.core.triage.context import FLU_LIKE_WINDOW_DAYS, Context, GradedLab, describe
 from bonemets.core.triage.models import Symptom, symptom_catalogue
@@ -385,8 +386,9 @@ def labs_neutrophils_low(ctx: Context) -> Firing | None:
     return Firing(because=[ctx.neutrophils.because])
 
 
-FEVER_HIGH_C = 37.5  # chemotherapy alert cards: 37.5 C or more [V, one NHS trust page]
-FEVER_LOW_C = 36.0  # and below 36 C
+_UKONS = load("triage_rules")["ukons"]
+FEVER_HIGH_C = float(_UKONS["fever_high_c"])  # alert cards: 37.5 C or more [V] (triage_rules.toml)
+FEVER_LOW_C = float(_UKONS["fever_low_c"])  # and below 36 C
 SEPSIS_FEATURES = {"temperature_38_or_more", "shivers", "feeling_unwell"}
 
 
