@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from tests.browser.conftest import DESKTOP, Site
+from tests.browser.conftest import DESKTOP, PHONE, Site
 from tests.browser.test_journeys import fill_emergency_check_in, sign_in
 
 
@@ -40,6 +40,28 @@ def test_an_article_opens_from_a_triage_result_and_the_care_plan_downloads(
     path = download.path()
     assert path is not None and path.read_bytes()[:5] == b"%PDF-"
     assert download.suggested_filename.endswith(".pdf")
+
+
+def test_learn_search_in_a_patients_words_on_a_phone(browser: Browser, site: Site) -> None:
+    context = browser.new_context(base_url=site.base_url, viewport=PHONE)
+    page = context.new_page()
+    page.goto("/learn")
+    page.get_by_label("Ask a question").fill(
+        "I'm really thirsty, sick and constipated and a bit muddled"
+    )
+    page.get_by_role("button", name="Search").click()
+    net = page.locator("#safety-net")
+    expect(net).to_be_visible()  # the triage rules' advice comes first
+    first = page.locator("ol.results li").first
+    expect(first.get_by_role("link")).to_have_text(re.compile("high calcium", re.I))
+    assert net.bounding_box()["y"] < first.bounding_box()["y"]  # type: ignore[index]
+    page.get_by_label("Ask a question").fill("what is zomita")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#corrections")).to_have_text("We read “zomita” as “zometa”.")
+    page.locator("ol.results li").first.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"/learn/zoledronic-acid$"))
+    expect(page.locator(".references li").first).to_be_visible()  # the answer cites its sources
+    context.close()
 
 
 def test_simulator_page_draws_the_arms_chosen(desktop: BrowserContext, site: Site) -> None:

@@ -1,8 +1,9 @@
 """Patient questions, written the way people ask them, with the articles that answer them (the
 first listed is the best; any listed counts as right), and questions the library does not cover.
 
-Used by test_search.py to check search accuracy and to tune the "covered" thresholds of
-bonemets.education.search.
+The regression set of the education search (test_search.py). The hybrid search of issue 20 is
+tuned on tests/education/patient_questions.py instead; this set checks it did not lose what the
+lexical search found.
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ COVERED: list[tuple[str, tuple[str, ...]]] = [
     ("I think I've broken my arm, I can't move it", ("bone-pain-and-broken-bones",)),
     ("I've had a really bad headache for days", ("when-to-get-help",)),
     ("can I get pregnant while on bone drugs", ("bone-strengthening-drugs",)),
+    # Off-topic until the library had articles on travel, work, benefits and driving (issue 20).
+    ("can I go on holiday abroad", ("travel-and-insurance",)),
+    ("how do I claim benefits when I can't work", ("work-benefits-and-driving",)),
+    ("can I drive after my infusion", ("work-benefits-and-driving", "bone-strengthening-drugs")),
 ]
 
 NOT_COVERED: list[str] = [
@@ -94,11 +99,8 @@ NOT_COVERED: list[str] = [
     "how do I get to the hospital car park",
     "can I drink coffee",
     "how much does radiotherapy cost in america",
-    "can I go on holiday abroad",
-    "how do I claim benefits when I can't work",
     "is bone broth good for you",
     "what vitamins help hair grow",
-    "can I drive after my infusion",
 ]
 
 # Off-topic questions that share words with the library ("under the skin", "CAT scan", "cold

@@ -52,10 +52,12 @@ def test_unknown_context_is_the_less_reassuring_case() -> None:
 
 
 @pytest.mark.parametrize("question", NOT_COVERED)
-def test_off_topic_questions_are_still_refused_without_a_net(question: str) -> None:
+def test_off_topic_questions_get_no_net(question: str) -> None:
+    # Whether the library answers them is the search's accuracy (floors in test_search.py and
+    # test_search_eval.py); no off-topic question may raise the triage rules' alarm.
     answer = ask(question)
-    assert not answer.covered and answer.results == []
     assert answer.safety_net is None
+    assert answer.covered or answer.results == []
 
 
 @pytest.mark.parametrize(

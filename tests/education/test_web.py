@@ -54,6 +54,19 @@ def test_learn_search(client: TestClient) -> None:
     assert "<script>alert(1)" not in sneaky.text
 
 
+def test_learn_search_understands_paraphrase_and_misspelling(client: TestClient) -> None:
+    found = client.get("/learn", params={"q": "what is zomita"})
+    assert found.status_code == 200
+    assert "We read “zomita” as “zometa”." in found.text
+    assert "/learn/zoledronic-acid" in found.text
+    # no word in common with the article's title, found by meaning
+    para = client.get("/learn", params={"q": "is cancer in my bones the same as bone cancer?"})
+    assert "/learn/what-are-bone-metastases" in para.text
+    assert "does not cover" not in para.text
+    off = client.get("/learn", params={"q": "I have a cold sore on my lip"})
+    assert "does not cover" in off.text and 'id="safety-net"' not in off.text
+
+
 def test_patient_gets_own_care_plan_and_calendar(
     client: TestClient, db: Database, people: dict[str, str]
 ) -> None:

@@ -55,7 +55,7 @@ def test_a_refusal_outlives_the_rollback_of_its_request(client: TestClient, db: 
     """The report is refused inside the request's transaction (rolled back, nothing stored);
     the audit row saying so stays."""
     csrf = sign_in(client, "user-a")
-    lab = {"code": "creatinine", "value": 1, "unit": "mg/dL", "date": "0001-01-01"}
+    lab = {"code": "calcium_total", "value": 2.4, "unit": "mmol/L", "date": "0001-01-01"}
     bad = {"symptoms": [{"code": "fever"}], "labs": [lab]}
     with db.transaction() as s:
         before = s.scalar(select(func.count()).select_from(t.Entry))

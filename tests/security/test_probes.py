@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from bonemets.adapters.fhir import record_to_fhir
+from bonemets.adapters.fhir import record_to_fhir, resource_id
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.repository import Database
@@ -20,7 +20,7 @@ from bonemets.config import Settings
 from bonemets.core.errors import InputError
 from bonemets.faces.web.app import create_app
 from bonemets.faces.web.deps import flash_url
-from bonemets.service import care
+from bonemets.service import filing
 from bonemets.service.interop import import_resources
 from tests.security.conftest import sign_in
 from tests.web.conftest import example_record
@@ -108,7 +108,7 @@ def test_a_patients_lab_from_year_one_is_refused(client: TestClient, db: Databas
     before = _entries(db)
     report = {
         "symptoms": [{"code": "fatigue"}],
-        "labs": [{"code": "creatinine", "value": 1.0, "unit": "mg/dL", "date": "0001-01-03"}],
+        "labs": [{"code": "calcium_total", "value": 2.4, "unit": "mmol/L", "date": "0001-01-03"}],
     }
     answer = client.post("/api/patients/pat-a/reports", json=report, headers={CSRF: csrf})
     assert answer.status_code == 422 and answer.json()["detail"]["field"] == "labs[0].date"
@@ -124,7 +124,7 @@ def test_twenty_thousand_symptoms_are_refused(
     assert patient is not None
     data = {"symptoms": [{"code": "fatigue"}] * 20_000}
     with pytest.raises(InputError) as caught:
-        care.submit_report(db, settings, patient, people["a"], data)
+        filing.submit_report(db, settings, patient, people["a"], data)
     assert caught.value.field == "symptoms"
     with TestClient(create_app(settings, db)) as client:
         csrf = sign_in(client, "user-a")
@@ -185,16 +185,24 @@ def test_an_imported_id_that_is_not_a_fhir_id_is_refused(db: Database, settings:
         assert s.scalar(select(func.count()).select_from(t.Patient)) == 0
 
 
-def test_an_import_with_a_date_from_year_one_refuses_the_patient(
+def test_an_import_with_a_date_from_year_one_refuses_that_entry_only(
     db: Database, settings: Settings
 ) -> None:
+    """One odd resource never costs the patient the rest of the record (issue 22): the lab dated
+    year 1 is listed as refused, naming the field; the other labs are stored."""
     record = example_record("imp-old")
     lab = record.labs[0].model_copy(update={"date": dt.date(1, 1, 3)})
     record = record.model_copy(update={"labs": [lab, *record.labs[1:]]})
     resources = [e["resource"] for e in record_to_fhir(record)["entry"]]
     report = import_resources(db, settings, resources, team="Imported")
-    assert report.outcomes == {"imp-old": "refused"}
-    assert "labs[0].date" in report.fhir.refused_patients["imp-old"]
+    assert report.outcomes == {"imp-old": "created"}
+    refused = [(r.resource_type, r.resource_id, r.reason) for r in report.fhir.refusals]
+    assert len(refused) == 1 and refused[0][:2] == ("entry", "labs[0].date")
+    assert refused[0][2].startswith("labs[0].date: ") and "0001-01-03" in refused[0][2]
+    with db.transaction() as s:
+        stored = repo.load_record(s, "imp-old")
+    assert len(stored.labs) == len(record.labs) - 1
+    assert all(stored_lab.date.year > 1 for stored_lab in stored.labs)
 
 
 # --- Flash messages, links and addresses ----------------------------------------------------------
@@ -216,7 +224,8 @@ def test_absolute_urls_come_from_the_configured_address(
     configured = Settings(**{**vars(settings), "public_url": "https://bonemets.example.org"})
     with TestClient(create_app(configured, db), base_url="http://evil.example") as client:
         sign_in(client, "nurse-a")
-        bundle = client.get("/fhir/Observation?patient=pat-a").json()
+        patient = resource_id("pat-a", "patient")
+        bundle = client.get(f"/fhir/Observation?patient={patient}").json()
         assert bundle["entry"] and all(
             e["fullUrl"].startswith("https://bonemets.example.org/fhir/") for e in bundle["entry"]
         )

@@ -47,7 +47,11 @@ def login(client: TestClient, name: str) -> None:
 
 @pytest.fixture
 def client(db: Database, settings: Settings, people: dict[str, str]) -> Iterator[TestClient]:
-    settings = Settings(**{**settings.__dict__, "ehr_mrn_system": MRN})
+    # Links in bundles are built from the configured public URL (never the Host header): here,
+    # the test client's own.
+    settings = Settings(
+        **{**settings.__dict__, "ehr_mrn_system": MRN, "public_url": "http://testserver"}
+    )
     with TestClient(create_app(settings, db)) as c:
         yield c
 
@@ -412,10 +416,13 @@ def _serve(app: FastAPI) -> tuple[str, Any]:
     return f"http://127.0.0.1:{port}", stop
 
 
-def _bearer_settings(settings: Settings, jwks: str, audience: str) -> Settings:
+def _bearer_settings(
+    settings: Settings, jwks: str, audience: str, public_url: str = "http://testserver"
+) -> Settings:
     return Settings(
         **{
             **settings.__dict__,
+            "public_url": public_url,
             "fhir_oauth_issuer": ISSUER,
             "fhir_oauth_jwks_url": f"{jwks}/jwks.json",
             "fhir_oauth_audience": audience,
@@ -516,7 +523,7 @@ def test_fhirpy_pages_through_every_resource_type_with_a_bearer_token(
             )
     port = free_port()
     base = f"http://127.0.0.1:{port}/fhir"
-    app = create_app(_bearer_settings(settings, jwks, base), db)
+    app = create_app(_bearer_settings(settings, jwks, base, base.removesuffix("/fhir")), db)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

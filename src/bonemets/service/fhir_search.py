@@ -35,6 +35,7 @@ from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.records import record_from
 from bonemets.adapters.storage.repository import Database
+from bonemets.core.bounds import is_fhir_id
 from bonemets.service import care
 
 Json = dict[str, Any]
@@ -372,6 +373,13 @@ class Search:
         )
 
 
+NOT_AN_ID = "not a FHIR id (letters, digits, '-' and '.', at most 64)"
+
+
+class NotAnId(SearchError):
+    """A patient or resource id that cannot be one: refused and audited as a probe."""
+
+
 def parse(rtype: str, query: Sequence[tuple[str, str]], *, strict: bool) -> Search:
     """A search of `rtype` from its query parameters (repeated names kept)."""
     known = params_of(rtype)
@@ -400,7 +408,14 @@ def parse(rtype: str, query: Sequence[tuple[str, str]], *, strict: bool) -> Sear
                 except ValueError as exc:
                     raise SearchError(name, str(exc)) from None
             elif param.kind == "reference":
-                alternatives.append(reference_id(value))
+                rid = reference_id(value)
+                if rid and not is_fhir_id(rid):
+                    # Refused before any query: a NUL byte or a 300-character "id" is not an id,
+                    # and PostgreSQL refuses NUL in text with an error, not an empty answer.
+                    raise NotAnId(name, NOT_AN_ID)
+                alternatives.append(rid)
+            elif base == "_id" and not is_fhir_id(value):
+                raise NotAnId(name, NOT_AN_ID)
             else:
                 alternatives.append(value)
         search.criteria.append(Criterion(base, param, alternatives))
@@ -500,12 +515,15 @@ def read(
 ) -> Json | None:
     """One resource by type and id; None when it does not exist or is not the caller's (the
     same answer). Costs one patient: the one the id names."""
-    what = f"read fhir {rtype}/{rid}"[:200]
+    if not is_fhir_id(rid):
+        _denied(db, access, None, f"read fhir {rtype}: {NOT_AN_ID}")
+        return None
+    what = f"read fhir {rtype}/{rid}"
     with db.transaction() as s:
         patient = store.patient_by_fhir_id(s, patient_of(rid))
         if patient is None or not access.may_read(rtype) or not _readable(access, patient, rtype):
-            if patient is not None:
-                _denied(db, access, patient.id, what)
+            # Unknown and not yours get the same answer, and both are written down (probing ids).
+            _denied(db, access, patient.id if patient else None, what)
             return None
         repo.audit(
             s, user=access.user, action="read", what=f"{what} ({access.via})", patient_id=patient.id
@@ -514,6 +532,10 @@ def read(
             if resource["id"] == rid:
                 return resource
     return None
+
+
+def refused_search(db: Database, access: Access, rtype: str, error: NotAnId) -> None:
+    _denied(db, access, None, f"search fhir {rtype}: {error.param} {NOT_AN_ID}")
 
 
 def _denied(db: Database, access: Access, patient_id: str | None, what: str) -> None:

@@ -74,6 +74,8 @@ def register(app: typer.Typer) -> None:
                 highlight=False,
             )
             console.print(f"  [dim]{net.disclaimer}[/]", highlight=False)
+        for wrote, read in answer.corrections.items():
+            console.print(f"[dim]Read “{wrote}” as “{read}”.[/]", highlight=False)
         if not answer.covered:
             console.print(
                 "[bold]The library does not cover this question.[/] Please ask your care team.",

@@ -260,6 +260,9 @@ async def search(request: Request, rtype: str) -> Response:
     try:
         q = fhir_search.parse(rtype, request.query_params.multi_items(), strict=_strict(request))
     except SearchError as exc:
+        if isinstance(exc, fhir_search.NotAnId):
+            db = request.app.state.ctx.db
+            await run_in_threadpool(fhir_search.refused_search, db, access, rtype, exc)
         return problem(
             400, "invalid" if "unknown" not in exc.message else "not-supported", str(exc)
         )
