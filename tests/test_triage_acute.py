@@ -14,16 +14,7 @@ from bonemets.core.errors import InputError
 from bonemets.core.triage import triage
 from bonemets.core.triage.models import MEASURES, symptom_catalogue
 from tests.strategies import reports, symptoms
-
-OFF = {
-    "on_chemotherapy": False,
-    "on_immunotherapy": False,
-    "on_targeted_therapy": False,
-    "spinal_metastases": False,
-    "bma": {"agent": "none"},
-    "on_opioids": False,
-}
-CHEMO = {**OFF, "on_chemotherapy": True}
+from tests.triage_grades import CHEMO, OFF
 
 
 def level(symptoms: list[dict[str, Any]], patient: dict[str, Any], **report: Any) -> str:

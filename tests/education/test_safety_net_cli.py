@@ -6,29 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from bonemets.core.levels import Level
 from bonemets.core.triage.engine import rule_advice, rule_table
-from bonemets.faces.cli import learn_cmds
+from tests.education.test_safety_net import RED_FLAG_QUESTIONS, _cli
 
-
-def _cli() -> typer.Typer:
-    app = typer.Typer()
-    learn_cmds.register(app)
-    return app
-
-
+# The four questions issue 21 names, then acute-oncology ones.
 QUESTIONS = [
-    ("one leg is fat and hot and sore", "urgent", "clot.deep_vein_thrombosis"),
-    ("I fell and can't put weight on my hip", "emergency", "fracture.suspected"),
-    ("my legs went wobbly and I keep tripping", "emergency", "mscc.neurological"),
-    (
-        "pins and needles round my mouth after my xgeva jab",
-        "urgent",
-        "calcium.hypocalcaemia_symptoms",
-    ),
+    *RED_FLAG_QUESTIONS[:4],
     ("I'm shivery after my zometa, I'm on chemo", "emergency", "infection.fever_on_chemotherapy"),
     ("my temperature is 37.6 what do I do", "emergency", "infection.fever_on_chemotherapy"),
     ("I fainted this morning", "emergency", "ukons.dizziness"),
