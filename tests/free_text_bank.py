@@ -169,7 +169,7 @@ INFECTION_BLEEDING_JAW: list[Case] = [
     c("I feel hot and cold", {"fever"}),
     c("bruises all over for no reason", {"bruising_bleeding"}),
     c("my nose won't stop bleeding", {"bruising_bleeding"}),
-    c("blood in my wee", {"bruising_bleeding"}),
+    c("blood in my wee", {"bruising_bleeding", "urinary_symptoms+blood_in_urine"}),
     c("flu-like aches since my zometa", {"flu_like_after_infusion"}),
     c("my jaw hurts", {"jaw_pain"}),
     c("a tooth is loose", {"loose_teeth"}),
@@ -288,7 +288,7 @@ COLLOQUIAL: list[Case] = [
     c("jelly legs and I keep stumbling", {"limb_weakness@legs", "difficulty_walking"}),
     c("my ankle's blown up like a balloon", {"leg_swelling+one_leg"}),
     c("bruising like a peach", {"bruising_bleeding"}),
-    c("I've got the runs and I'm hot and cold", {"fever"}),
+    c("I've got the runs and I'm hot and cold", {"fever", "diarrhoea"}),
 ]
 
 NOTHING: list[Case] = [
@@ -345,7 +345,7 @@ HELD_OUT: list[Case] = [
     c("my legs are not weak", negated={"limb_weakness@legs"}),
     c("I can walk fine and I'm not incontinent", negated={"bladder_problem"}),
     c("the pins and needles in my hands stopped last week", negated={"numbness_tingling@hands"}),
-    c("I feel dizzy and my vision is blurry"),
+    c("I feel dizzy and my vision is blurry", {"dizziness_fainting", "eye_problem"}),
     c("I had a fall in the garden and my wrist is bent", {"suspected_fracture"}),
     c("my hip gave way and now I can't put any weight on it", {"suspected_fracture"}),
     c("I keep getting cramp in my calves", {"muscle_cramps_twitching"}),
@@ -368,7 +368,7 @@ HELD_OUT: list[Case] = [
     c("my bowels just let go", {"bowel_control_loss"}),
     c("my legs are killing me", {"leg_pain_redness_warmth"}),
     c("I feel really sick and I can't keep anything down", {"nausea_vomiting"}),
-    c("sore throat and a runny nose"),
+    c("sore throat and a runny nose", {"sore_throat"}),
     c("I walked the dog this morning, legs fine"),
     c("no fits, no confusion, no fever", negated={"seizure", "confusion", "fever"}),
     c("Mum had a funny turn and was shaking all over", {"seizure"}),

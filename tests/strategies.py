@@ -34,6 +34,14 @@ def symptoms(draw: st.DrawFn, min_severity: int = 0) -> dict[str, Any]:
         out["site"] = draw(st.sampled_from(entry["sites"]))
     if entry["features"]:
         out["features"] = draw(st.lists(st.sampled_from(entry["features"]), unique=True))
+    # Measured values of the acute-oncology symptoms (each on its own code only).
+    if code == "fever" and draw(st.booleans()):
+        out["temperature_c"] = draw(
+            st.sampled_from([35.0, 35.9, 36.0, 37.0, 37.4, 37.5, 38.0, 39.5])
+        )
+    measure = entry.get("measure")
+    if measure is not None and draw(st.booleans()):
+        out[measure] = draw(st.integers(0, 12))
     return out
 
 
@@ -52,6 +60,10 @@ patients = st.fixed_dictionaries(
         "on_chemotherapy": tri(st.booleans()),
         "on_opioids": tri(st.booleans()),
         "central_line": tri(st.booleans()),
+        "on_immunotherapy": tri(st.booleans()),
+        "on_targeted_therapy": tri(st.booleans()),
+        "on_radiotherapy": tri(st.booleans()),
+        "days_since_chemotherapy": tri(st.integers(0, 120)),
         "bma": tri(
             st.fixed_dictionaries({"agent": st.sampled_from(AGENTS)}, optional={"last_dose": DATES})
         ),
@@ -69,6 +81,7 @@ LAB_RANGES: dict[str, list[tuple[str, float, float]]] = {
     "creatinine": [("umol/L", 30.0, 900.0), ("mg/dL", 0.4, 10.0)],
     "alkaline_phosphatase": [("U/L", 20.0, 3000.0)],
     "vitamin_d_25oh": [("nmol/L", 5.0, 250.0), ("ng/mL", 2.0, 100.0)],
+    "neutrophils": [("10*9/L", 0.0, 20.0)],
 }
 
 

@@ -151,8 +151,10 @@ def test_free_text_alone_raises_the_level_through_the_rule(
 
 
 def test_known_context_is_respected_for_implied_symptoms() -> None:
-    # "hot and shivery" is an emergency only while chemotherapy is possible.
-    assert run("hot and shivery", on_chemotherapy=False).level is Level.URGENT
+    # "hot and shivery" is an emergency only while systemic anticancer treatment is possible.
+    off = {"on_chemotherapy": False, "on_immunotherapy": False, "on_targeted_therapy": False}
+    assert run("hot and shivery", **off).level is Level.URGENT
+    assert run("hot and shivery", on_chemotherapy=False).level is Level.EMERGENCY
     # Mouth tingling without a bone-modifying drug is reviewed within days.
     assert run("tingly lips", bma={"agent": "none"}).level is Level.SOON
 

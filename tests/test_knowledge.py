@@ -10,7 +10,7 @@ import pytest
 from bonemets.core.knowledge import load, sources
 from bonemets.core.triage.engine import rule_table
 from bonemets.core.triage.models import SymptomCode, symptom_catalogue
-from bonemets.core.triage.rules import CATCH_ALL, FREE_TEXT, RULES
+from bonemets.core.triage.rules import CATCH_ALL, FREE_TEXT, RULES, TWO_AMBERS
 
 KNOWLEDGE_FILES = sorted(
     p.name.removesuffix(".toml")
@@ -52,7 +52,7 @@ def test_sources_cover_the_required_citations() -> None:
 
 
 def test_rule_table_and_rule_code_match() -> None:
-    assert set(rule_table()) == set(RULES) | {CATCH_ALL, FREE_TEXT}
+    assert set(rule_table()) == set(RULES) | {CATCH_ALL, FREE_TEXT, TWO_AMBERS}
 
 
 def test_rule_entries_are_complete() -> None:

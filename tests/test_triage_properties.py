@@ -74,6 +74,7 @@ ABNORMAL_CODES = [
     "calcium_ionized",
     "platelets",
     "haemoglobin",
+    "neutrophils",
 ]
 
 
@@ -87,7 +88,19 @@ def test_adding_a_lab_result_never_lowers_the_level(
     assert rank(more) >= rank(report)
 
 
-@given(reports(), st.sampled_from(["spinal_metastases", "on_chemotherapy", "bma", "on_opioids"]))
+@given(
+    reports(),
+    st.sampled_from(
+        [
+            "spinal_metastases",
+            "on_chemotherapy",
+            "bma",
+            "on_opioids",
+            "on_immunotherapy",
+            "on_targeted_therapy",
+        ]
+    ),
+)
 def test_unknown_is_never_more_reassuring_than_known(report: dict[str, Any], key: str) -> None:
     unknown = copy.deepcopy(report)
     unknown["patient"][key] = None

@@ -14,6 +14,9 @@ KNOWN = {
     "on_chemotherapy": False,
     "bma": {"agent": "none"},
     "on_opioids": False,
+    # Added with acute oncology: unknown treatment is read as possibly on it.
+    "on_immunotherapy": False,
+    "on_targeted_therapy": False,
 }
 
 
@@ -89,13 +92,31 @@ def test_fever_on_chemotherapy() -> None:
     assert level([S("fever")], on_chemotherapy=True) == "emergency"
     out = run([fever], on_chemotherapy=True)
     assert out.reasons[0].rule == "infection.fever_on_chemotherapy"
-    assert out.reasons[0].unverified and "unverified" in out.reasons[0].explanation
+    # 37.5 C and below 36 C are on the alert cards [V]; paracetamol is never advised first.
+    assert not out.reasons[0].unverified and "chemo-alert-card" in out.reasons[0].sources
+    assert any("paracetamol" in a and a.startswith("Do not") for a in out.advice)
+    # Either side of 37.5 C and of 36 C, measured, on chemotherapy:
+    assert level([S("fever", temperature_c=37.5)], on_chemotherapy=True) == "emergency"
+    assert level([S("fever", temperature_c=37.4)], on_chemotherapy=True) == "urgent"
+    assert level([S("fever", temperature_c=36.0)], on_chemotherapy=True) == "urgent"
+    assert level([S("fever", temperature_c=35.9)], on_chemotherapy=True) == "emergency"
+    shivery = S("fever", temperature_c=37.0, features=["shivers"])
+    assert level([shivery], on_chemotherapy=True) == "emergency"
+    unwell = S("fever", temperature_c=36.8, features=["feeling_unwell"])
+    assert level([unwell], on_chemotherapy=True) == "emergency"
+    # Other systemic treatment, or chemotherapy stopped 6 weeks ago or less, counts too.
+    assert level([fever], on_immunotherapy=True) == "emergency"
+    assert level([fever], on_targeted_therapy=True) == "emergency"
+    assert level([fever], on_immunotherapy=None) == "emergency"
+    assert level([fever], days_since_chemotherapy=42) == "emergency"
+    assert level([fever], days_since_chemotherapy=43) == "urgent"
 
 
 def test_confusion_or_drowsiness_with_a_calcium_symptom() -> None:
-    assert level([S("drowsiness")]) == "routine"
+    # Drowsiness alone is UKONS Amber at any severity (issue 21); with a calcium sign, emergency.
+    assert level([S("drowsiness", severity=1)]) == "urgent"
     assert level([S("drowsiness"), S("thirst")]) == "emergency"
-    assert level([S("drowsiness"), S("fatigue")]) == "routine"
+    assert level([S("drowsiness"), S("fatigue", severity=1)]) == "urgent"
     assert "calcium.severe_symptoms" in rules([S("confusion"), S("constipation")])
 
 
@@ -248,7 +269,9 @@ def test_calcium_symptom_cluster() -> None:
         (S("headache", severity=2, trend="worse"), "urgent"),
         (S("headache", severity=2, trend="same"), "routine"),
         (S("bone_pain", site="arm", severity=4, duration_days=1), "urgent"),
-        (S("bone_pain", site="arm", severity=3, duration_days=1), "routine"),
+        (S("bone_pain", site="arm", severity=3, duration_days=1), "urgent"),
+        (S("bone_pain", site="arm", severity=2, duration_days=1, trend="new"), "urgent"),
+        (S("bone_pain", site="arm", severity=2, duration_days=1, trend="same"), "routine"),
     ],
 )
 def test_urgent_and_neighbours(symptom: dict[str, Any], expected: str) -> None:
@@ -292,7 +315,9 @@ def test_bone_pain_duration_boundary_is_flagged_unverified() -> None:
     out = run([S("bone_pain", site="ribs", duration_days=14)])
     assert out.level == "soon" and out.reasons[0].rule == "bone.persistent_pain"
     assert out.reasons[0].evidence == "U" and out.reasons[0].unverified
-    assert level([S("bone_pain", site="ribs", duration_days=3, trend="worse")]) == "soon"
+    assert (
+        level([S("bone_pain", site="ribs", duration_days=3, trend="worse", severity=1)]) == "soon"
+    )
     assert level([S("bone_pain", site="ribs")]) == "soon"  # duration unknown
 
 
@@ -314,9 +339,10 @@ def test_flu_like_window() -> None:
 def test_constipation_and_nausea() -> None:
     assert level([S("constipation", severity=1)], on_opioids=True) == "self_care"
     assert level([S("constipation", severity=1)], on_opioids=None) == "routine"
-    assert level([S("constipation", severity=2)], on_opioids=True) == "routine"
+    # Moderate is UKONS Amber (issue 21): no longer left for the next appointment.
+    assert level([S("constipation", severity=2)], on_opioids=True) == "urgent"
     assert level([S("nausea_vomiting", severity=1)]) == "self_care"
-    assert level([S("nausea_vomiting", severity=2)]) == "routine"
+    assert level([S("nausea_vomiting", severity=2)]) == "urgent"
 
 
 def test_free_text_is_carried_and_floors_at_routine() -> None:

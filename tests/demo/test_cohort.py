@@ -145,9 +145,17 @@ def test_red_flags_are_recent(assessed: list[Pair]) -> None:
     assert {"mscc.neurological", "calcium.severe_symptoms", "infection.fever_on_chemotherapy"} <= (
         rules
     )
-    for p, _ in emergencies:
+    for p, a in emergencies:
         latest = max(r.date for r in p.record.symptom_reports)
-        assert (AS_OF - latest).days <= 3
+        # An emergency comes from a recent report, or is a red flag an earlier report raised and
+        # nobody has closed (flu-like shivers after a bone drip on targeted treatment are read as
+        # possible neutropenic sepsis since issue 21, whenever the report was made).
+        carried = all(
+            "not marked resolved" in x.message or x.rule == "infection.flu_like_on_treatment"
+            for x in a.alerts
+            if x.level == Level.EMERGENCY
+        )
+        assert (AS_OF - latest).days <= 3 or carried
     dvt = [a for _, a in assessed if any(x.rule == "clot.deep_vein_thrombosis" for x in a.alerts)]
     assert dvt and all(a.level == Level.URGENT for a in dvt)
 

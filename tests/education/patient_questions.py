@@ -229,6 +229,10 @@ COVERED: list[tuple[str, tuple[str, ...]]] = [
     ("are there any trials I could go on", ("clinical-trials",)),
     ("could I try a new drug that's not available yet", ("clinical-trials",)),
     ("what does taking part in research involve", ("clinical-trials",)),
+    # treatment side effects (issue 21: the UKONS categories)
+    ("I have diarrhoea on chemo how many times is too many", ("treatment-side-effects",)),
+    ("my mouth is full of ulcers since chemo", ("treatment-side-effects",)),
+    ("is a rash normal on palbociclib", ("treatment-side-effects", "treating-the-cancer")),
 ]
 
 NOT_COVERED: list[str] = [

@@ -52,10 +52,11 @@ def test_symptom_red_flag_through_triage() -> None:
 def test_old_symptom_report_is_not_read_as_today_but_its_red_flags_stay_open() -> None:
     old = {
         "date": "2026-02-01",
-        "symptoms": [{"code": "seizure", "severity": 4}, {"code": "fatigue", "severity": 3}],
+        "symptoms": [{"code": "seizure", "severity": 4}, {"code": "fatigue", "severity": 1}],
     }
     result = _assess(symptom_reports=[old])
-    # The fatigue of a month ago is not today's; the seizure is a red flag nobody has closed.
+    # The mild fatigue of a month ago (UKONS Green) is not today's; the seizure is a red flag
+    # nobody has closed.
     assert result.level == "emergency"
     seizure = next(a for a in result.alerts if a.rule == "neuro.seizure")
     assert "reported 2026-02-01, not marked resolved" in seizure.message

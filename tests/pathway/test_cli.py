@@ -30,7 +30,10 @@ def test_example_record_is_valid_and_assessable(tmp_path: Path) -> None:
         "deceased_date": None,
         "primary_site": "breast",
     }
-    assert answer["level"] == "urgent"
+    # Thirst, constipation and tiredness with chemotherapy status unknown: two UKONS Ambers,
+    # read as possibly on treatment (issue 21), so emergency rather than the calcium's urgent.
+    assert answer["level"] == "emergency"
+    assert "ukons.two_ambers" in {a["rule"] for a in answer["alerts"]}
     assert answer["bma"]["agent"] == "zoledronic_acid"
     assert answer["bma"]["status"] == "withhold"
     assert answer["bma"]["next_due"] == "2026-11-17"

@@ -61,7 +61,9 @@ def test_a_report_is_in_the_next_read_of_the_record_and_the_assessment(
     sign_in(client, "nurse-a")
     before_record = client.get("/api/patients/pat-a/record").json()
     before = client.get("/api/patients/pat-a/assessment").json()
-    assert before["level"] != "emergency"
+    # The example record is already an emergency since issue 21 (two UKONS Ambers, chemotherapy
+    # unknown); the report's own red flag is what must appear.
+    assert "mscc.neurological" not in {a["rule"] for a in before["alerts"]}
     assert client.get("/api/patients/pat-a/record").json() == before_record  # from the cache
 
     with TestClient(client.app) as patient:  # another browser: the patient's own session
@@ -76,6 +78,7 @@ def test_a_report_is_in_the_next_read_of_the_record_and_the_assessment(
     assert after_record == stored_record(db, "pat-a")
     after = client.get("/api/patients/pat-a/assessment").json()
     assert after["level"] == "emergency"
+    assert "mscc.neurological" in {a["rule"] for a in after["alerts"]}
     assert client.get("/api/worklist").json()[0]["level"] == "emergency"
 
 

@@ -112,6 +112,7 @@ CRITERIA: tuple[str, ...] = (
     "hypoalbuminaemia",
     "creatinine_increased",
     "alkaline_phosphatase_increased",
+    "neutrophil_count_decreased",
 )
 
 

@@ -18,6 +18,7 @@ ANALYTES: tuple[str, ...] = (
     "platelets",
     "haemoglobin",
     "vitamin_d_25oh",
+    "neutrophils",
 )
 
 

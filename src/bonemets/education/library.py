@@ -29,6 +29,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 from bonemets.core.knowledge import Source, sources
+from bonemets.education.rule_advice import expand as expand_advice
 
 __all__ = [
     "Article",
@@ -185,7 +186,8 @@ def parse_article(text: str, name: str = "<article>") -> Article:
         last_reviewed=reviewed,
         topics=_tuple(meta["topics"], f"{name}: topics"),
         triage_rules=_tuple(meta["triage_rules"], f"{name}: triage_rules"),
-        body=found.group(2).strip() + "\n",
+        # Advice markers become the triage rule's own words (education/rule_advice.py).
+        body=expand_advice(found.group(2).strip()) + "\n",
         order=int(meta.get("order", 100)),
         keywords=_tuple(meta.get("keywords"), f"{name}: keywords"),
         alert_rules=_tuple(meta.get("alert_rules"), f"{name}: alert_rules"),

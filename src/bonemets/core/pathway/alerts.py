@@ -92,6 +92,14 @@ def _known(record: Record, kind: str, as_of: dt.date) -> bool | None:
     return None if any(t.ended and t.stop is None for t in entries) else False
 
 
+def _days_since_stopped(record: Record, kind: str, as_of: dt.date) -> int | None:
+    """Days since the last course of `kind` stopped, when every recorded course has stopped."""
+    entries = [t for t in record.treatments if t.kind == kind and t.start <= as_of]
+    if not entries or any(t.stop is None or t.stop > as_of for t in entries):
+        return None
+    return min((as_of - t.stop).days for t in entries if t.stop is not None)
+
+
 def triage_input(
     record: Record, as_of: dt.date, course: Course, bone_metastases: bool | None
 ) -> dict[str, Any]:
@@ -114,6 +122,11 @@ def triage_input(
         "on_chemotherapy": _known(record, "chemotherapy", as_of),
         "on_opioids": _known(record, "opioid", as_of),
         "central_line": _known(record, "central_line", as_of),
+        # Acute oncology (issue 21): the other systemic treatments UKONS grades, as recorded.
+        "on_immunotherapy": _known(record, "immunotherapy", as_of),
+        "on_targeted_therapy": _known(record, "targeted_therapy", as_of),
+        "on_radiotherapy": _known(record, "radiotherapy", as_of),
+        "days_since_chemotherapy": _days_since_stopped(record, "chemotherapy", as_of),
     }
     found = latest_report(record, as_of)
     symptoms: list[Symptom] = []

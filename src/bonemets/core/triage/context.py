@@ -15,6 +15,13 @@ from bonemets.core.triage.models import Lab, LabFinding, Symptom, TriageInput
 FLU_LIKE_WINDOW_DAYS = 3  # "within 3 days after a bone-modifying-agent dose" (triage contract)
 
 
+@cache
+def sact_risk_days() -> int:
+    """Days after chemotherapy in which a fever is still possible neutropenic sepsis
+    (knowledge/triage_rules.toml [ukons], [U])."""
+    return int(load("triage_rules")["ukons"]["sact_risk_days"])
+
+
 @dataclass(slots=True)
 class GradedLab:
     grade: Grade
@@ -32,6 +39,7 @@ class Context:
     hypo: GradedLab | None = None
     platelets: GradedLab | None = None
     anaemia: GradedLab | None = None
+    neutrophils: GradedLab | None = None
 
     # --- symptom helpers ---------------------------------------------------------------------
     def has(self, code: str) -> bool:
@@ -52,6 +60,42 @@ class Context:
     @property
     def chemotherapy_possible(self) -> bool:
         return self.report.patient.on_chemotherapy is not False
+
+    @property
+    def recent_chemotherapy(self) -> bool:
+        """On chemotherapy, or it is not known that it is off, or the last dose was recent."""
+        patient = self.report.patient
+        days = patient.days_since_chemotherapy
+        return patient.on_chemotherapy is not False or (
+            days is not None and days <= sact_risk_days()
+        )
+
+    @property
+    def sact_possible(self) -> bool:
+        """On systemic anticancer treatment (chemotherapy, immunotherapy, targeted therapy such as
+        a CDK4/6 inhibitor), or not known to be off each: UKONS grades these patients."""
+        patient = self.report.patient
+        return (
+            self.recent_chemotherapy
+            or patient.on_immunotherapy is not False
+            or patient.on_targeted_therapy is not False
+        )
+
+    def sact_words(self) -> str:
+        """The treatment context a reason quotes (what made `sact_possible` true)."""
+        patient = self.report.patient
+        parts: list[str] = []
+        for name, value in (
+            ("on_chemotherapy", patient.on_chemotherapy),
+            ("on_immunotherapy", patient.on_immunotherapy),
+            ("on_targeted_therapy", patient.on_targeted_therapy),
+        ):
+            if value is not False:
+                parts.append(f"{name}: " + ("yes" if value else "unknown (read as possibly on it)"))
+        days = patient.days_since_chemotherapy
+        if days is not None and days <= sact_risk_days():
+            parts.append(f"days_since_chemotherapy: {days}")
+        return "; ".join(parts) or "systemic anticancer treatment: known to be off"
 
     @property
     def on_opioids(self) -> bool:
@@ -103,6 +147,12 @@ def describe(symptom: Symptom) -> str:
         parts.append(f"interference {symptom.interference}/4")
     if symptom.frequency is not None:
         parts.append(f"frequency {symptom.frequency}/4")
+    if symptom.temperature_c is not None:
+        parts.append(f"temperature {symptom.temperature_c:g} C")
+    for name in ("stools_per_day", "days_without_stool", "vomits_per_day"):
+        value = getattr(symptom, name)
+        if value is not None:
+            parts.append(f"{name.replace('_', ' ')} {value}")
     if symptom.duration_days is not None:
         parts.append(f"{symptom.duration_days:g} days")
     if symptom.trend:
@@ -149,6 +199,7 @@ OTHER_CRITERIA = {
     "creatinine": "creatinine_increased",
     "alkaline_phosphatase": "alkaline_phosphatase_increased",
     "albumin": "hypoalbuminaemia",
+    "neutrophils": "neutrophil_count_decreased",
 }
 
 
@@ -268,6 +319,8 @@ def _interpret(ctx: Context, labs: list[Lab], *, patient: bool) -> None:
                 ctx.platelets = _pick_worse(ctx.platelets, graded)
             elif code == "haemoglobin":
                 ctx.anaemia = _pick_worse(ctx.anaemia, graded)
+            elif code == "neutrophils":
+                ctx.neutrophils = _pick_worse(ctx.neutrophils, graded)
     for lab in _current(by_code.get("vitamin_d_25oh", [])):
         keep("vitamin_d_25oh", lab, lab.value, None)
 

@@ -11,10 +11,18 @@ from pydantic import ValidationError
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import check_source_ids, is_unverified, load
 from bonemets.core.levels import Level
-from bonemets.core.triage.context import build_context, describe
+from bonemets.core.triage.context import Context, build_context, describe
 from bonemets.core.triage.free_text import find_symptoms, imply, quote_free_text, quotes_by_input
 from bonemets.core.triage.models import Reason, TriageInput, TriageResult
-from bonemets.core.triage.rules import CATCH_ALL, FREE_TEXT, LABS, RULES, TRIGGERS, Firing
+from bonemets.core.triage.rules import (
+    CATCH_ALL,
+    FREE_TEXT,
+    LABS,
+    RULES,
+    TRIGGERS,
+    TWO_AMBERS,
+    Firing,
+)
 
 UNVERIFIED_NOTE = (
     " [Based on an unverified number or a project policy: check before relying on it.]"
@@ -131,9 +139,20 @@ def triage(data: TriageInput | Mapping[str, Any]) -> TriageResult:
         because = [describe(s) for s in unexplained]
         if quotes:
             because = quote_free_text(because, quotes)
+        worst = max(s.severity for s in unexplained)
         reasons.append(
-            _reason(CATCH_ALL, Firing(because=because, explains={s.code for s in unexplained}))
+            _reason(
+                CATCH_ALL,
+                Firing(
+                    because=because,
+                    explains={s.code for s in unexplained},
+                    level=_catch_all_level(worst),
+                ),
+            )
         )
+    two = _two_ambers(reasons, ctx) if ctx.sact_possible else None
+    if two is not None:
+        reasons.append(_reason(TWO_AMBERS, Firing(because=[*two, ctx.sact_words()])))
     if report.free_text and report.free_text.strip():
         reasons.append(_reason(FREE_TEXT, Firing(because=["free_text given"])))
 
@@ -155,6 +174,38 @@ def triage(data: TriageInput | Mapping[str, Any]) -> TriageResult:
     )
 
 
+@cache
+def _catch_all_levels() -> dict[int, Level]:
+    by_severity: dict[str, str] = rule_table()[CATCH_ALL]["levels_by_severity"]
+    return {int(k): Level(v) for k, v in by_severity.items()}
+
+
+def _catch_all_level(severity: int) -> Level:
+    """The catch-all by severity: a severe symptom no rule names is not left for the next visit."""
+    return _catch_all_levels()[min(max(severity, 1), 4)]
+
+
+@cache
+def _ukons_category(rule_id: str) -> str | None:
+    category: str | None = rule_table()[rule_id].get("ukons")
+    return category
+
+
+def _two_ambers(reasons: list[Reason], ctx: Context) -> list[str] | None:
+    """UKONS: two or more Ambers (in different categories) in one call count as Red. Returns what
+    fired it. Only today's symptoms count: a red flag carried open from an earlier report keeps
+    its own level but does not make a new call Red (it was triaged on its day)."""
+    ambers: dict[str, Reason] = {}
+    for reason in reasons:
+        category = _ukons_category(reason.rule)
+        today = any(s.reported_on is None for code in reason.symptoms for s in ctx.get(code))
+        if category is not None and reason.level is Level.URGENT and today:
+            ambers.setdefault(category, reason)
+    if len(ambers) < 2:
+        return None
+    return [f"UKONS Amber in {cat}: {reason.rule}" for cat, reason in ambers.items()]
+
+
 def _meaning(level: Level, who: str) -> str:
     text: str = level_meanings()[level.value][who]
     if level is Level.EMERGENCY and who == "patient":
@@ -171,6 +222,23 @@ def _headline(reasons: list[Reason], level: Level) -> str:
     return headline
 
 
+def rule_advice(rule_id: str, level: Level | None = None) -> list[str]:
+    """What rule `rule_id` tells the patient to do when it decides `level` (its own level when
+    None): the one wording that triage, articles, care plans and the portal all show."""
+    entry = rule_table()[rule_id]
+    if level is not None and level.value in entry.get("advice_by_level", {}):
+        return list(entry["advice_by_level"][level.value])
+    return list(entry.get("advice", []))
+
+
+def rule_level(rule_id: str) -> Level:
+    """The level rule `rule_id` sets by itself (its minimum; lab rules: their lowest grade's)."""
+    entry = rule_table()[rule_id]
+    if "level" in entry:
+        return Level(entry["level"])
+    return min((Level(v) for v in entry["levels_by_grade"].values()), key=lambda lv: lv.rank)
+
+
 def _advice(reasons: list[Reason], level: Level) -> list[str]:
     """What to do now (from the rules at the deciding level), then self-help tips of all rules."""
     out: list[str] = []
@@ -178,7 +246,7 @@ def _advice(reasons: list[Reason], level: Level) -> list[str]:
         entry = rule_table()[reason.rule]
         lines = list(entry.get("tips", []))
         if reason.level is level:
-            lines = list(entry.get("advice", [])) + lines
+            lines = rule_advice(reason.rule, level) + lines
         for line in lines:
             if line not in out:
                 out.append(line)

@@ -40,6 +40,7 @@ LabCode = Literal[
     "platelets",
     "haemoglobin",
     "vitamin_d_25oh",
+    "neutrophils",
 ]
 
 
@@ -58,7 +59,18 @@ SymptomCode = Literal[
     "exposed_bone_mouth", "ear_pain_discharge", "leg_swelling", "leg_pain_redness_warmth",
     "line_site_swelling", "shortness_of_breath", "chest_pain", "coughing_blood", "fever",
     "bruising_bleeding", "flu_like_after_infusion", "headache", "other",
+    # Acute oncology (added 2026-12): treatment toxicities graded as UKONS grades them.
+    "diarrhoea", "mouth_sores", "reduced_intake", "rash", "urinary_symptoms", "cough",
+    "sore_throat", "abdominal_pain", "dizziness_fainting", "eye_problem",
 ]  # fmt: skip
+
+# Measured values a symptom may carry (added to the contract 2026-12), each on its codes only.
+MEASURES: dict[str, str] = {
+    "temperature_c": "fever",
+    "stools_per_day": "diarrhoea",
+    "days_without_stool": "constipation",
+    "vomits_per_day": "nausea_vomiting",
+}
 
 
 class _Strict(BaseModel):
@@ -83,6 +95,11 @@ class PatientContext(_Strict):
     on_chemotherapy: bool | None = None
     on_opioids: bool | None = None
     central_line: bool | None = None
+    # Acute oncology (added 2026-12). Unknown is the less reassuring case, as everywhere.
+    days_since_chemotherapy: Annotated[int, Field(ge=0, le=36500, strict=True)] | None = None
+    on_immunotherapy: bool | None = None
+    on_targeted_therapy: bool | None = None
+    on_radiotherapy: bool | None = None
 
     @property
     def bma_status(self) -> bool | None:
@@ -108,10 +125,19 @@ class Symptom(_Strict):
     # Set on a symptom reported before `as_of` and not yet resolved, carried into today's
     # triage (a red flag stays part of the picture until it is closed).
     reported_on: IsoDate | None = None
+    # Measured values (acute oncology): the temperature in degrees C (below 36 counts too),
+    # stools per day above the usual, days without opening the bowels, vomits per day.
+    temperature_c: Annotated[float, Field(ge=25, le=45)] | None = None
+    stools_per_day: Annotated[int, Field(ge=0, le=100, strict=True)] | None = None
+    days_without_stool: Annotated[int, Field(ge=0, le=365, strict=True)] | None = None
+    vomits_per_day: Annotated[int, Field(ge=0, le=100, strict=True)] | None = None
 
     @model_validator(mode="after")
     def _site_and_features_fit(self) -> Symptom:
         entry = symptom_catalogue()[self.code]
+        for name, code in MEASURES.items():
+            if getattr(self, name) is not None and self.code != code:
+                raise InputError(name, f"{name} applies only to {code}, not to {self.code}")
         if self.site is not None and self.site not in entry["sites"]:
             allowed = ", ".join(entry["sites"]) or "none"
             raise InputError(

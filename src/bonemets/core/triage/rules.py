@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bonemets.core.knowledge import load
 from bonemets.core.levels import Level
 from bonemets.core.triage.context import FLU_LIKE_WINDOW_DAYS, Context, GradedLab, describe
 from bonemets.core.triage.models import Symptom, symptom_catalogue
@@ -91,23 +92,65 @@ def mscc_sphincter(ctx: Context) -> Firing | None:
     return _fire(found)
 
 
+STABLE_TRENDS = {"same", "better"}
+
+
+def _stable(symptom: Symptom) -> bool:
+    """Known to be not new and not worse (the patient says so); no trend given is read as new.
+    Duration is not used, so that a longer duration can never lower the level."""
+    return symptom.trend in STABLE_TRENDS
+
+
 @rule("mscc.sensory_with_spinal_risk", on={"numbness_tingling"})
 def mscc_sensory_with_spinal_risk(ctx: Context) -> Firing | None:
     hands_feet = [s for s in ctx.get("numbness_tingling") if s.site in HAND_FOOT_SITES]
     if not hands_feet:
         return None
-    extra: list[str] = [describe(s) for s in ctx.get("back_pain")]
+    back = [describe(s) for s in ctx.get("back_pain")]
+    extra: list[str] = list(back)
     if ctx.spinal_metastases_possible:
         known = ctx.report.patient.spinal_metastases
         extra.append("spinal_metastases: " + ("yes" if known else "unknown (read as possible)"))
     if not extra:
         return None
-    return Firing(because=[describe(s) for s in hands_feet] + extra, explains={"numbness_tingling"})
+    firing = Firing(
+        because=[describe(s) for s in hands_feet] + extra, explains={"numbness_tingling"}
+    )
+    # NG234 box 2 reads numbness as a cord sign. Tingling that the patient says is unchanged, in
+    # someone known to be on chemotherapy (a known cause of it), without back pain, is checked the
+    # same day rather than sent to the emergency department every week [P].
+    if not back and ctx.report.patient.on_chemotherapy is True and all(map(_stable, hands_feet)):
+        firing.level = Level.URGENT
+        firing.note = (
+            "Here the tingling is reported as unchanged, on chemotherapy and without back pain: "
+            "checked today by the team (project policy) rather than as an emergency."
+        )
+        firing.because.append("on_chemotherapy: yes; reported unchanged")
+    return firing
 
 
 @rule("spine.sensory_hands_feet", on={"numbness_tingling"})
 def spine_sensory_hands_feet(ctx: Context) -> Firing | None:
-    return _fire([s for s in ctx.get("numbness_tingling") if s.site in HAND_FOOT_SITES])
+    """Hands or feet alone, graded by how new (trend) and how widespread (hands and feet)."""
+    found = [s for s in ctx.get("numbness_tingling") if s.site in HAND_FOOT_SITES]
+    if not found:
+        return None
+    firing = _fire(found)
+    assert firing is not None
+    widespread = {s.site for s in found} == HAND_FOOT_SITES
+    worst = max(s.severity for s in found)
+    if worst >= 3:
+        # UKONS neurosensory Red (severe): assessed now on treatment, whatever the trend.
+        if ctx.sact_possible:
+            firing.level = Level.EMERGENCY
+            firing.because.append(ctx.sact_words())
+        return firing
+    if not all(map(_stable, found)) or worst >= 2:
+        return firing  # new, worse or not said, or moderate (UKONS Amber): urgent
+    # Mild and unchanged: UKONS Green; in both hands and feet, reviewed within days.
+    firing.level = Level.SOON if widespread else Level.ROUTINE
+    firing.because.append("reported unchanged" + ("; hands and feet" if widespread else ""))
+    return firing
 
 
 def _spinal_pain_signs(symptom: Symptom) -> list[str]:
@@ -275,9 +318,24 @@ def clot_pulmonary_embolism(ctx: Context) -> Firing | None:
     return _fire(found + ctx.get("chest_pain") + ctx.get("coughing_blood"))
 
 
+def _red_or_life_threatening(firing: Firing | None, symptoms: list[Symptom], ctx: Context) -> None:
+    """Severity 4 is the life-threatening grade: emergency. Severity 3 is UKONS Red: emergency on
+    systemic anticancer treatment (or not known to be off it)."""
+    if firing is None or not symptoms:
+        return
+    worst = max(s.severity for s in symptoms)
+    if worst >= 4 or (worst >= 3 and ctx.sact_possible):
+        firing.level = Level.EMERGENCY
+        if worst < 4:
+            firing.because.append(ctx.sact_words())
+
+
 @rule("breathing.breathless", on={"shortness_of_breath"})
 def breathing_breathless(ctx: Context) -> Firing | None:
-    return _fire([s for s in ctx.get("shortness_of_breath") if "sudden" not in s.features])
+    found = [s for s in ctx.get("shortness_of_breath") if "sudden" not in s.features]
+    firing = _fire(found)
+    _red_or_life_threatening(firing, found, ctx)
+    return firing
 
 
 @rule("clot.deep_vein_thrombosis", on={"leg_swelling", "leg_pain_redness_warmth"})
@@ -301,7 +359,10 @@ def clot_leg_swelling(ctx: Context) -> Firing | None:
 
 @rule("bleeding.bruising", on={"bruising_bleeding"})
 def bleeding_bruising(ctx: Context) -> Firing | None:
-    return _fire(ctx.get("bruising_bleeding"))
+    found = ctx.get("bruising_bleeding")
+    firing = _fire(found)
+    _red_or_life_threatening(firing, found, ctx)
+    return firing
 
 
 @rule("labs.platelets_low", on={LABS})
@@ -318,16 +379,52 @@ def labs_anaemia_severe(ctx: Context) -> Firing | None:
     return Firing(because=[ctx.anaemia.because])
 
 
-def _chemo_words(ctx: Context) -> str:
-    known = ctx.report.patient.on_chemotherapy
-    return "on_chemotherapy: " + ("yes" if known else "unknown (read as possibly on it)")
+@rule("labs.neutrophils_low", on={LABS})
+def labs_neutrophils_low(ctx: Context) -> Firing | None:
+    if ctx.neutrophils is None or ctx.neutrophils.grade.grade < 3:  # below 1.0 x10^9/L
+        return None
+    return Firing(because=[ctx.neutrophils.because])
+
+
+_UKONS = load("triage_rules")["ukons"]
+FEVER_HIGH_C = float(_UKONS["fever_high_c"])  # alert cards: 37.5 C or more [V] (triage_rules.toml)
+FEVER_LOW_C = float(_UKONS["fever_low_c"])  # and below 36 C
+SEPSIS_FEATURES = {"temperature_38_or_more", "shivers", "feeling_unwell"}
+
+
+def _settled_temperature(symptom: Symptom) -> bool:
+    """A measured temperature from 36 up to 37.5 C, with no shivers or feeling unwell."""
+    t = symptom.temperature_c
+    return (
+        t is not None
+        and FEVER_LOW_C <= t < FEVER_HIGH_C
+        and not SEPSIS_FEATURES & set(symptom.features)
+    )
 
 
 @rule("infection.fever_on_chemotherapy", on={"fever"})
 def infection_fever_on_chemotherapy(ctx: Context) -> Firing | None:
-    if not ctx.chemotherapy_possible:
+    """Fever on systemic anticancer treatment (or not known to be off it): possible neutropenic
+    sepsis. Any fever without a measured value counts, as does 37.5 C or more, below 36 C,
+    shivers or feeling unwell. A measured value from 36 up to 37.5 C alone is UKONS Amber."""
+    if not ctx.sact_possible:
         return None
-    return _fire(ctx.get("fever"), [_chemo_words(ctx)])
+    fevers = ctx.get("fever")
+    firing = _fire(fevers, [ctx.sact_words()])
+    if firing is not None and all(map(_settled_temperature, fevers)):
+        firing.level = Level.URGENT
+        firing.note = "The measured temperature is below 37.5 C: check it again within the hour."
+    return firing
+
+
+@rule("infection.flu_like_on_treatment", on={"flu_like_after_infusion"})
+def infection_flu_like_on_treatment(ctx: Context) -> Firing | None:
+    """Shivers or flu-like feelings after a bone drug, while systemic anticancer treatment is on
+    (or not known to be off): read as possible neutropenic sepsis, never as the expected
+    reaction."""
+    if not ctx.sact_possible:
+        return None
+    return _fire(ctx.get("flu_like_after_infusion"), [ctx.sact_words()])
 
 
 @rule("infection.fever", on={"fever"})
@@ -343,6 +440,18 @@ PAIN_CODES = {code for code, entry in symptom_catalogue().items() if entry.get("
 @rule("pain.very_severe", on=PAIN_CODES)
 def pain_very_severe(ctx: Context) -> Firing | None:
     found = [s for code in PAIN_CODES for s in ctx.get(code) if s.severity >= 4]
+    return _fire(found)
+
+
+@rule("pain.severe_or_new", on=PAIN_CODES)
+def pain_severe_or_new(ctx: Context) -> Firing | None:
+    """UKONS pain Amber: severe pain, or moderate pain that is new or getting worse."""
+    found = [
+        s
+        for code in PAIN_CODES
+        for s in ctx.get(code)
+        if s.severity == 3 or (s.severity == 2 and s.trend in ("new", "worse"))
+    ]
     return _fire(found)
 
 
@@ -373,11 +482,16 @@ MILD = 1
 
 @rule("self_care.flu_like_after_dose", on={"flu_like_after_infusion"})
 def self_care_flu_like(ctx: Context) -> Firing | None:
+    # Only when systemic anticancer treatment is known to be off: on it (or not knowing), shivers
+    # and feeling unwell are read as possible neutropenic sepsis (infection.flu_like_on_treatment).
+    if ctx.sact_possible:
+        return None
     days = ctx.days_since_bma_dose()
     if days is None or not 0 <= days <= FLU_LIKE_WINDOW_DAYS:
         return None
     return _fire(
-        ctx.get("flu_like_after_infusion"), [f"last bone-modifying-agent dose {days} days ago"]
+        ctx.get("flu_like_after_infusion"),
+        [f"last bone-modifying-agent dose {days} days ago", ctx.sact_words()],
     )
 
 
@@ -393,7 +507,11 @@ def self_care_mild_nausea(ctx: Context) -> Firing | None:
     return _fire([s for s in ctx.get("nausea_vomiting") if s.severity <= MILD])
 
 
-# The routine catch-all and the free-text floor are applied by the engine, which knows which
-# symptoms the other rules accounted for.
+# The routine catch-all, the two-Ambers rule and the free-text floor are applied by the engine,
+# which knows which symptoms the other rules accounted for and which rules fired.
 CATCH_ALL = "report.other_symptoms"
 FREE_TEXT = "report.free_text"
+TWO_AMBERS = "ukons.two_ambers"
+
+# The acute-oncology rules register here, after the rules above (rule-table order).
+from bonemets.core.triage import acute as _acute  # noqa: E402, F401
