@@ -102,6 +102,12 @@ def _one(result: ImportResult, path: Path) -> Record:
         raise FormatError(
             f"{path}: expected exactly one patient, found {len(result.records)}"
             + (f" ({', '.join(sorted(result.records)[:5])})" if result.records else "")
+            + (
+                "; for a whole export use `bonemets worklist` (every patient, most urgent "
+                "first) or `bonemets import` (into the database)"
+                if len(result.records) > 1
+                else ""
+            )
         )
     return next(iter(result.records.values()))
 

@@ -181,13 +181,18 @@ def register(app: typer.Typer) -> None:
         display_name: Annotated[str | None, typer.Option(help="Name shown in the app.")] = None,
         password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
     ) -> None:
-        """Add a user (the password is asked for, never taken from the command line)."""
+        """Add a user. The password is asked for on the terminal, or read from the first line of
+        stdin with --password-stdin; never taken from the command line."""
         from bonemets.adapters.storage.repository import Database, NotFound
         from bonemets.config import Settings
         from bonemets.service import accounts
 
         if password_stdin:
             password = sys.stdin.readline().rstrip("\n")
+        elif not sys.stdin.isatty():
+            # No terminal to ask on (a pipe, a script): the prompt would echo the password or
+            # read a line meant for something else.
+            fail("password", "no terminal to ask for it on: pipe it in with --password-stdin")
         else:
             password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         settings = Settings.from_env()
