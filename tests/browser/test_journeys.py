@@ -264,17 +264,19 @@ def test_a_lab_with_a_wrong_unit_is_refused_naming_the_field(
 def test_timeline_chart_is_drawn_by_plotly_served_from_the_site(
     desktop: BrowserContext, site: Site
 ) -> None:
-    # f. Plotly from /vendor/plotly.min.js (no CDN) draws the timeline, without script errors.
+    # f. Plotly from the site (no CDN), under a content-hashed name cached for good, draws the
+    # timeline without script errors.
     nurse = sign_in(desktop, "nurse")
     requested: list[str] = []
     problems: list[str] = []
     nurse.on("request", lambda r: requested.append(r.url))
     nurse.on("pageerror", lambda e: problems.append(str(e)))
     nurse.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    with nurse.expect_response(lambda r: r.url.endswith("/vendor/plotly.min.js")) as plotly:
+    with nurse.expect_response(lambda r: "/assets/plotly.min." in r.url) as plotly:
         open_patient(nurse, site)
     assert plotly.value.status == 200
     assert "javascript" in plotly.value.headers["content-type"]
+    assert "immutable" in plotly.value.headers["cache-control"]
     nurse.wait_for_load_state("load")  # the deferred scripts have run
     outside = [u for u in requested if not u.startswith(site.base_url)]
     assert outside == [], f"requests leave the site (CDN?): {outside}"

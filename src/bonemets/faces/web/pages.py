@@ -19,6 +19,7 @@ from bonemets.core.errors import InputError
 from bonemets.core.knowledge import load
 from bonemets.core.record import LesionSite
 from bonemets.faces.web import forms
+from bonemets.faces.web.assets import default_assets
 from bonemets.faces.web.deps import (
     CSRF_FIELD,
     Context,
@@ -37,6 +38,8 @@ from bonemets.service import check_in as check_in_service
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(engine_version=ENGINE_VERSION, csrf_field=CSRF_FIELD)
+# {{ asset("app.css") }}: the file's content-hashed URL (faces/web/assets.py).
+templates.env.globals["asset"] = lambda name: default_assets().url(name)
 templates.env.filters["seg"] = path_segment  # a record id in a URL path
 
 LEVEL_WORDS = {
