@@ -715,6 +715,34 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+@dataclass(frozen=True)
+class LatestReport:
+    """A patient's latest symptom report, for the worklist row: when it came in, and the
+    patient's own words."""
+
+    received_at: dt.datetime
+    free_text: str | None
+
+
+def latest_reports(s: Session, patient_ids: Sequence[str]) -> dict[str, LatestReport]:
+    """The latest symptom report of each patient (by when it was stored), one query."""
+    if not patient_ids:
+        return {}
+    e = t.Entry
+    newest = (
+        select(e.patient_id, func.max(e.id).label("id"))
+        .where(e.kind == "symptom_report", e.patient_id.in_(patient_ids))
+        .group_by(e.patient_id)
+        .subquery()
+    )
+    rows = s.execute(select(e.patient_id, e.created_at, e.data).join(newest, e.id == newest.c.id))
+    out = {}
+    for pid, created, data in rows:
+        text = data.get("free_text") if isinstance(data, dict) else None
+        out[pid] = LatestReport(_utc(created), text.strip() if isinstance(text, str) else None)
+    return out
+
+
 def status_stamp(s: Session, patient_id: str) -> tuple[dt.date, dt.datetime] | None:
     """The day and time of the patient's cached status (without its assessment JSON)."""
     row = s.connection().execute(_STATUS_STAMP, {"patient_id": patient_id}).first()
