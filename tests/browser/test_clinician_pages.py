@@ -175,9 +175,41 @@ def test_worklist_is_cards_on_a_phone(phone: BrowserContext, site: Site) -> None
     assert_no_sideways_scroll(page, "the worklist")
     first = page.locator("table.worklist tbody tr").first
     box = first.bounding_box()
-    assert box is not None and box.width > PHONE["width"] * 0.8  # a card across the screen
+    assert box is not None and box["width"] > PHONE["width"] * 0.8  # a card across the screen
     # Each cell says what it is (the header row is hidden on a phone).
     labels = first.locator("td[data-label]")
     assert labels.count() >= 3
     expect(first.locator("td").first).to_be_visible()
     assert re.search(r"\S", first.inner_text())
+
+
+def test_a_refused_lab_keeps_its_values_and_opens_at_the_error(
+    desktop: BrowserContext, site: Site
+) -> None:
+    page = sign_in(desktop, "nurse")
+    open_patient(page, site)
+    lab = page.locator("form#lab")
+    lab.get_by_label("Test").select_option("calcium_total")
+    lab.get_by_label("Value").fill("2.4")
+    lab.get_by_label("Unit").fill("furlongs")
+    lab.get_by_label("Date").fill("2026-11-20")
+    lab.get_by_role("button", name="Record result").click()
+    page.wait_for_load_state()
+    lab = page.locator("form#lab")
+    unit = lab.get_by_label("Unit")
+    # The error at the field, the field focused (so the page opened there), nothing retyped.
+    expect(unit).to_have_attribute("aria-invalid", "true")
+    expect(unit).to_be_focused()
+    expect(unit).to_have_value("furlongs")
+    expect(lab.get_by_label("Value")).to_have_value("2.4")
+    expect(lab.get_by_label("Test")).to_have_value("calcium_total")
+    expect(lab.locator(".field-error")).to_contain_text("unit")
+    assert page.evaluate("window.scrollY") > 500  # not the top of the page
+    # The lab's date is the lab form's: the dose form is left empty.
+    expect(page.locator("form#bma_dose").get_by_label("Date")).to_have_value("")
+    # Corrected and saved: the confirmation is in the form just used, in view.
+    unit.fill("mmol/L")
+    lab.get_by_role("button", name="Record result").click()
+    flash = page.locator("form#lab .flash")
+    expect(flash).to_contain_text("Saved lab")
+    expect(flash).to_be_in_viewport()

@@ -174,9 +174,12 @@ def test_emergency_check_in_reaches_the_top_of_the_worklist_and_is_acknowledged(
     expect(top).to_have_attribute("data-patient", site.patient_id)
     expect(top.locator(".pill").first).to_have_text("Emergency")
     expect(top).to_contain_text(site.patient_name)
-    # The reason in clinicians' words: the inputs, then why the rule cares.
-    expect(top.locator(".why")).to_contain_text("limb_weakness (legs; severity 3")
-    expect(top.locator(".why")).to_contain_text("spinal cord")
+    # The reason in clinicians' words: what the rule is about, then the inputs; not the
+    # patient's instruction, with the report's age and the patient's own words.
+    why = top.locator(".why")
+    expect(why).to_contain_text("Possible spinal cord compression: limb weakness (legs; severity 3")
+    expect(why).not_to_contain_text("call the emergency number")
+    expect(why.locator(".report-age")).to_contain_text(re.compile(r"just now|min ago"))
     levels = [rows.nth(i).locator(".pill").first.inner_text() for i in range(rows.count())]
     assert levels == ["Emergency", "Urgent", "Soon", "Routine"]
     expect(nurse.locator(".counts")).to_contain_text("Emergency: 1")
@@ -200,7 +203,7 @@ def test_emergency_check_in_reaches_the_top_of_the_worklist_and_is_acknowledged(
     done = nurse.locator("#alerts details")
     done.locator("summary").click()
     item = done.locator("li", has_text=ACTION)
-    expect(item).to_contain_text("limb_weakness (legs; severity 3")
+    expect(item).to_contain_text("limb weakness (legs; severity 3")
     expect(item).to_contain_text("Nurse Demo")
     nurse.goto("/worklist")
     expect(nurse.locator(f'tr[data-patient="{site.patient_id}"] td').nth(3)).to_have_text("")

@@ -315,7 +315,7 @@ def worklist(
             # the most urgent open one, whatever the latest report said.
             rank = max(st.level_rank, summary.top_rank if summary else 0)
             headline = summary.newest_headline if summary else st.top_alert
-            said = wording.clinical(headline)
+            said = wording.clinical(headline, summary.newest_rules if summary else ())
             report = reports.get(patient.patient_id)
             rows.append(
                 WorklistRow(

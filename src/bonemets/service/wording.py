@@ -33,9 +33,22 @@ def _patient_sentences() -> tuple[str, ...]:
     return tuple(sorted(out, key=len, reverse=True))
 
 
-def clinical(message: str | None) -> ClinicalText:
+def rule_label(rules: tuple[str, ...] | list[str]) -> str:
+    """What the first triage rule of `rules` is about, as its headline names it before the
+    patient's instruction ("Possible spinal cord compression"); "" for other rules (pathway
+    alerts say what they are about in their message)."""
+    table = rule_table()
+    for rule in rules:
+        entry = table.get(rule)
+        if entry is not None:
+            return str(entry["headline"]).split(":")[0].rstrip(".")
+    return ""
+
+
+def clinical(message: str | None, rules: tuple[str, ...] | list[str] = ()) -> ClinicalText:
     """`message` for the care team: without the patient's explanation or the unverified flag
-    (reported as `unverified`), codes in words ("limb_weakness" -> "limb weakness")."""
+    (reported as `unverified`), codes in words ("limb_weakness" -> "limb weakness"), led by
+    what the rule is about when `rules` names a triage rule."""
     if not message:
         return ClinicalText("", False)
     flagged = UNVERIFIED.strip() in message
@@ -44,7 +57,8 @@ def clinical(message: str | None) -> ClinicalText:
         if sentence in text:
             text = text.replace(" " + sentence, "").replace(sentence, "")
     text = _words(text.strip())
-    return ClinicalText(text, flagged)
+    label = rule_label(rules)
+    return ClinicalText(f"{label}: {text}" if label else text, flagged)
 
 
 def _words(text: str) -> str:

@@ -69,7 +69,7 @@ def utc_iso(moment: dt.datetime) -> str:
 
 templates.env.filters["ago"] = ago
 templates.env.filters["utc_iso"] = utc_iso
-templates.env.filters["clinical"] = lambda text: wording.clinical(text)
+templates.env.filters["clinical"] = wording.clinical  # {{ alert.headline | clinical(rules) }}
 
 LEVEL_WORDS = {
     "emergency": "Emergency",
