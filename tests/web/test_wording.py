@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+from fastapi.testclient import TestClient
+
+from bonemets.adapters.storage.repository import Database
+from bonemets.config import Settings
 from bonemets.core.pathway.alerts import UNVERIFIED
 from bonemets.core.triage.engine import rule_table
+from bonemets.faces.web.app import create_app
 from bonemets.faces.web.forms import input_name
 from bonemets.faces.web.pages import ago
 from bonemets.service.wording import clinical, rule_label
+from tests.web.conftest import PASSWORD
 
 
 def test_a_triage_alert_reads_in_clinical_terms() -> None:
@@ -50,3 +56,20 @@ def test_an_error_field_names_its_form_input() -> None:
     assert input_name("labs[0].unit") == "unit"
     assert input_name("lesions[0].sins.pain") == "sins.pain"
     assert input_name("date") == "date"
+
+
+def test_the_calcium_check_is_not_a_green_pass_beside_hypercalcaemia(
+    db: Database, settings: Settings, people: dict[str, str]
+) -> None:
+    """The example record's corrected calcium is 3.05 mmol/L (hypercalcaemia, an alert): the
+    check before a dose asks only whether calcium is low, so it passes, and the page says 'not
+    low', with the grade and a link to the alert, rather than a green 'pass'."""
+    client = TestClient(create_app(settings, db))
+    signed = client.post("/api/session", json={"username": "nurse-a", "password": PASSWORD})
+    assert signed.status_code == 200
+    page = client.get(f"/patients/{people['a']}")
+    assert page.status_code == 200
+    bma = page.text.split('id="bma"')[1].split("</section>")[0]
+    row = next(r for r in bma.split("<tr>") if r.strip().startswith("<td>calcium</td>"))
+    assert 'class="pill check-high">not low' in row and "check-pass" not in row
+    assert "hypercalcaemia" in row and 'href="#assessment"' in row
