@@ -206,7 +206,8 @@ def test_emergency_check_in_reaches_the_top_of_the_worklist_and_is_acknowledged(
     expect(item).to_contain_text("limb weakness (legs; severity 3")
     expect(item).to_contain_text("Nurse Demo")
     nurse.goto("/worklist")
-    expect(nurse.locator(f'tr[data-patient="{site.patient_id}"] td').nth(3)).to_have_text("")
+    row = nurse.locator(f'tr[data-patient="{site.patient_id}"]')
+    expect(row.locator('td[data-label="Alerts"]')).to_have_text("")
 
 
 def test_recording_a_dose_moves_the_next_due_date(desktop: BrowserContext, site: Site) -> None:
