@@ -40,6 +40,7 @@ MODULE_EXTRA: dict[str, str] = {
     "svglib": "web",
     "icalendar": "web",
     "wordllama": "web",  # the education search's sentence embeddings
+    "fastapi_offline": "web",  # Swagger UI and ReDoc files
 }
 
 

@@ -1,16 +1,18 @@
-"""axe-core (Deque's accessibility engine, from npm: tools/axe) run in a page of the real app.
+"""axe-core (Deque's accessibility engine, from npm: tools/axe) run in a Playwright page.
 
-`run_axe(page)` loads axe.min.js into the page (Playwright's add_script_tag: the app's CSP allows
-only its own scripts, and Playwright injects through the DevTools protocol, past the CSP) and
-returns the violations of the WCAG 2.0/2.1/2.2 A and AA rules, each as axe reports it (id,
-impact, help, nodes with their targets). `assert_no_violations` fails with a readable list.
+    violations = run_axe(page)
+    assert violations == [], describe(violations)
 
-Without `npm ci --prefix tools/axe` the tests that use it skip, unless BONEMETS_REQUIRE_BROWSER=1.
+axe is loaded through the DevTools protocol (`page.evaluate`), which our Content-Security-Policy
+does not govern, so the page is tested with its real CSP. It checks WCAG 2.0, 2.1 and 2.2 A and
+AA and axe's best practices. Without `npm ci --prefix tools/axe` the caller's test is skipped,
+unless BONEMETS_REQUIRE_BROWSER=1 (CI), where it fails.
 """
 
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,71 +21,45 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-AXE_JS = (
-    Path(__file__).resolve().parents[2]
-    / "tools"
-    / "axe"
-    / "node_modules"
-    / "axe-core"
-    / "axe.min.js"
-)
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+AXE = Path(__file__).resolve().parents[2] / "tools" / "axe" / "node_modules" / "axe-core"
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
-def axe_available() -> bool:
-    return AXE_JS.is_file()
-
-
-def _need_axe() -> None:
-    if axe_available():
-        return
-    message = f"axe-core not installed ({AXE_JS}); run `npm ci --prefix tools/axe`"
-    if os.environ.get("BONEMETS_REQUIRE_BROWSER") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _load(page: Page) -> None:
-    """axe.min.js into the page: as a script tag, or, where the page's CSP refuses inline
-    scripts (the app's does: script-src 'self'), evaluated through DevTools, which the CSP does
-    not govern. The page's own policy is left as it is, so axe sees the page as users do."""
-    from playwright.sync_api import Error
-
-    try:
-        page.add_script_tag(path=str(AXE_JS))
-    except Error as exc:
-        if "Content Security Policy" not in str(exc):
-            raise
-        page.evaluate(AXE_JS.read_text("utf-8") + "\n;undefined")
-    assert page.evaluate("() => typeof window.axe !== 'undefined'"), "axe-core did not load"
+@cache
+def _source() -> str:
+    path = AXE / "axe.min.js"
+    if not path.is_file():
+        reason = f"{path} is absent: run `npm ci --prefix tools/axe`"
+        if os.environ.get("BONEMETS_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason + " (BONEMETS_REQUIRE_BROWSER=1)")
+        pytest.skip(reason)
+    return path.read_text(encoding="utf-8")
 
 
 def run_axe(page: Page) -> list[dict[str, Any]]:
-    """The axe violations of the page as it is now (WCAG 2.x A and AA rules)."""
-    _need_axe()
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        _load(page)
-    violations: list[dict[str, Any]] = page.evaluate(
+    """The axe violations of the page as it is now (each: id, impact, help, nodes ...)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(_source() + "\n;undefined")
+    result: dict[str, Any] = page.evaluate(
         """async (tags) => {
-            const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-            return result.violations;
+            const r = await axe.run(document, {runOnly: {type: "tag", values: tags},
+                                               resultTypes: ["violations"]});
+            return {violations: r.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+                nodes: v.nodes.map(n => ({target: n.target, html: n.html,
+                                           summary: n.failureSummary}))}))};
         }""",
-        WCAG_AA,
+        TAGS,
     )
+    violations: list[dict[str, Any]] = result["violations"]
     return violations
 
 
 def describe(violations: list[dict[str, Any]]) -> str:
+    """The violations, one line per element, for an assertion message."""
     lines = []
     for v in violations:
-        targets = [", ".join(map(str, n.get("target", []))) for n in v.get("nodes", [])][:5]
-        lines.append(f"{v['id']} ({v.get('impact')}): {v.get('help')} at {targets}")
-        for node in v.get("nodes", [])[:2]:
-            summary = (node.get("failureSummary") or "").replace("\n", " ")
-            lines.append(f"    {summary[:300]}")
+        for node in v["nodes"][:5]:
+            where = f"{node['target']} {node['html'][:160]}"
+            lines.append(f"{v['id']} ({v['impact']}): {v['help']}: {where}")
     return "\n".join(lines)
-
-
-def assert_no_violations(page: Page, where: str) -> None:
-    violations = run_axe(page)
-    assert not violations, f"axe on {where} ({page.url}):\n{describe(violations)}"

@@ -191,9 +191,12 @@ def test_emergency_check_in_reaches_the_top_of_the_worklist_and_is_acknowledged(
     expect(top).to_have_attribute("data-patient", site.patient_id)
     expect(top.locator(".pill").first).to_have_text("Emergency")
     expect(top).to_contain_text(site.patient_name)
-    # The reason in clinicians' words: the inputs, then why the rule cares.
-    expect(top.locator(".why")).to_contain_text("limb_weakness (legs; severity 3")
-    expect(top.locator(".why")).to_contain_text("spinal cord")
+    # The reason in clinicians' words: what the rule is about, then the inputs; not the
+    # patient's instruction, with the report's age and the patient's own words.
+    why = top.locator(".why")
+    expect(why).to_contain_text("Possible spinal cord compression: limb weakness (legs; severity 3")
+    expect(why).not_to_contain_text("call the emergency number")
+    expect(why.locator(".report-age")).to_contain_text(re.compile(r"just now|min ago"))
     levels = [rows.nth(i).locator(".pill").first.inner_text() for i in range(rows.count())]
     assert levels == ["Emergency", "Urgent", "Soon", "Routine"]
     expect(nurse.locator(".counts")).to_contain_text("Emergency: 1")
@@ -217,10 +220,11 @@ def test_emergency_check_in_reaches_the_top_of_the_worklist_and_is_acknowledged(
     done = nurse.locator("#alerts details")
     done.locator("summary").click()
     item = done.locator("li", has_text=ACTION)
-    expect(item).to_contain_text("limb_weakness (legs; severity 3")
+    expect(item).to_contain_text("limb weakness (legs; severity 3")
     expect(item).to_contain_text("Nurse Demo")
     nurse.goto("/worklist")
-    expect(nurse.locator(f'tr[data-patient="{site.patient_id}"] td').nth(3)).to_have_text("")
+    row = nurse.locator(f'tr[data-patient="{site.patient_id}"]')
+    expect(row.locator('td[data-label="Alerts"]')).to_have_text("")
 
 
 def test_recording_a_dose_moves_the_next_due_date(desktop: BrowserContext, site: Site) -> None:
@@ -281,17 +285,19 @@ def test_a_lab_with_a_wrong_unit_is_refused_naming_the_field(
 def test_timeline_chart_is_drawn_by_plotly_served_from_the_site(
     desktop: BrowserContext, site: Site
 ) -> None:
-    # f. Plotly from /vendor/plotly.min.js (no CDN) draws the timeline, without script errors.
+    # f. Plotly from the site (no CDN), under a content-hashed name cached for good, draws the
+    # timeline without script errors.
     nurse = sign_in(desktop, "nurse")
     requested: list[str] = []
     problems: list[str] = []
     nurse.on("request", lambda r: requested.append(r.url))
     nurse.on("pageerror", lambda e: problems.append(str(e)))
     nurse.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    with nurse.expect_response(lambda r: r.url.endswith("/vendor/plotly.min.js")) as plotly:
+    with nurse.expect_response(lambda r: "/assets/plotly.min." in r.url) as plotly:
         open_patient(nurse, site)
     assert plotly.value.status == 200
     assert "javascript" in plotly.value.headers["content-type"]
+    assert "immutable" in plotly.value.headers["cache-control"]
     nurse.wait_for_load_state("load")  # the deferred scripts have run
     outside = [u for u in requested if not u.startswith(site.base_url)]
     assert outside == [], f"requests leave the site (CDN?): {outside}"

@@ -75,6 +75,9 @@ def test_simulator_page_draws_the_arms_chosen(desktop: BrowserContext, site: Sit
     page.get_by_label("Days").fill("730")
     page.get_by_role("button", name="Run").click()
     expect(page).to_have_url(re.compile(r"treatment=denosumab"))
+    # The page answers at once and runs the arms it has not run before one by one: wait for
+    # them however busy the machine is (the runs took longer than expect's 5 s under load).
+    expect(page.locator("#sim-progress")).to_have_text(re.compile("Done|^$"), timeout=120_000)
     chart = page.locator("#sim-chart .main-svg").first
     expect(chart).to_be_visible()
     legend = page.locator("#sim-chart .legendtext")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from bonemets.adapters.storage import repository as repo
@@ -22,7 +22,7 @@ def test_demo_builds_a_cohort_with_logins_and_alerts(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "nurse" in result.stdout and "patient" in result.stdout
-    db = Database(f"sqlite:///{tmp_path / 'demo.sqlite3'}")
+    db = Database(f"sqlite:///{tmp_path / 'bonemets.sqlite3'}")  # the default database
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(t.Patient)) == 20
         assert s.scalar(select(func.count()).select_from(t.PatientStatus)) == 20
@@ -34,6 +34,34 @@ def test_demo_builds_a_cohort_with_logins_and_alerts(tmp_path: Path) -> None:
         status = s.get(t.PatientStatus, patient.patient_id)
         assert status is not None and status.level_rank <= 1  # a calm patient for the walkthrough
     db.dispose()
+
+
+def test_demo_is_the_database_the_other_commands_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo builds the data folder's default database: careplan and calendar then find the
+    demo patients (they used to read another, empty, file)."""
+    monkeypatch.setenv("BONEMETS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("BONEMETS_DATABASE_URL", raising=False)
+    missing = runner.invoke(app, ["careplan", "DEMO-0001", "--out", str(tmp_path / "p.pdf")])
+    assert missing.exit_code == 2 and "no database at" in missing.stderr
+    assert not (tmp_path / "bonemets.sqlite3").exists()  # not created empty on the way
+    built = runner.invoke(app, ["demo", "--no-serve", "--patients", "3"])
+    assert built.exit_code == 0, built.output
+    plan = runner.invoke(app, ["careplan", "DEMO-0001", "--out", str(tmp_path / "p.pdf")])
+    assert plan.exit_code == 0, plan.output
+    assert (tmp_path / "p.pdf").read_bytes().startswith(b"%PDF")
+    ics = runner.invoke(app, ["calendar", "DEMO-0003", "--out", str(tmp_path / "f.ics")])
+    assert ics.exit_code == 0 and "events" in ics.stdout
+    # Rebuilding the demo replaces demo patients only: a database with others is refused.
+    db = Database(f"sqlite:///{tmp_path / 'bonemets.sqlite3'}")
+    with db.transaction() as s:
+        s.execute(update(t.Patient).where(t.Patient.id == "DEMO-0001").values(mrn="MRN-1"))
+    db.dispose()
+    refused = runner.invoke(app, ["demo", "--no-serve", "--patients", "2"])
+    assert refused.exit_code == 2 and "not demo patients" in refused.stderr
+    again = runner.invoke(app, ["demo", "--no-serve", "--patients", "2", "--replace"])
+    assert again.exit_code == 0, again.output
 
 
 def test_user_add_and_db_upgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,7 +22,7 @@ from bonemets.core.pathway import Assessment, assess
 from bonemets.core.pathway.models import AlertSymptom
 from bonemets.core.record import Record
 from bonemets.core.triage.engine import input_error
-from bonemets.service import validation
+from bonemets.service import validation, wording
 from bonemets.service.audit import audited_input
 
 # What a clinician may add to a record through the app (symptom reports come from patients).
@@ -255,6 +255,13 @@ class WorklistRow:
     # The patient's assessment today, before open alerts raise the row's level.
     assessed_level: str = ""
     waiting_since: dt.datetime | None = None  # the longest-waiting open alert's time
+    # For the care team: the headline in clinical terms, whether it rests on an unverified
+    # number or a policy (shown once, as a marker), and the latest report: when it came in and
+    # the patient's own words.
+    why: str = ""
+    unverified: bool = False
+    report_at: dt.datetime | None = None
+    patient_words: str | None = None
 
 
 def is_escalated(alert: t.Alert, settings: Settings, now: dt.datetime) -> bool:
@@ -301,6 +308,7 @@ def worklist(
             patients = repo.worklist_patients(s, team)
         # As is_escalated: open, emergency or urgent, raised more than the set time ago.
         alerts = repo.open_alerts(s, team, escalate_before) if patients else {}
+        reports = repo.latest_reports(s, [p.patient_id for p in patients])
         repo.audit(s, user=user, action="read", what=f"read worklist ({len(patients)} patients)")
         rows = []
         for patient in patients:
@@ -312,6 +320,9 @@ def worklist(
             # An alert lives until a clinician closes it: the row is at least as urgent as
             # the most urgent open one, whatever the latest report said.
             rank = max(st.level_rank, summary.top_rank if summary else 0)
+            headline = summary.newest_headline if summary else st.top_alert
+            said = wording.clinical(headline, summary.newest_rules if summary else ())
+            report = reports.get(patient.patient_id)
             rows.append(
                 WorklistRow(
                     patient_id=patient.patient_id,
@@ -324,9 +335,13 @@ def worklist(
                     next_due=st.next_due,
                     open_alerts=summary.count if summary else 0,
                     escalated=summary is not None and summary.escalated,
-                    headline=summary.newest_headline if summary else st.top_alert,
+                    headline=headline,
                     assessed_level=st.level,
                     waiting_since=summary.oldest if summary else None,
+                    why=said.text,
+                    unverified=said.unverified,
+                    report_at=report.received_at if report else None,
+                    patient_words=report.free_text if report else None,
                 )
             )
     if level:

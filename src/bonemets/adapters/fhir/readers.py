@@ -102,6 +102,12 @@ def _one(result: ImportResult, path: Path, refusals: list[Refusal] | None = None
         raise FormatError(
             f"{path}: expected exactly one patient, found {len(result.records)}"
             + (f" ({', '.join(sorted(result.records)[:5])})" if result.records else "")
+            + (
+                "; for a whole export use `bonemets worklist` (every patient, most urgent "
+                "first) or `bonemets import` (into the database)"
+                if len(result.records) > 1
+                else ""
+            )
         )
     record_id, record = next(iter(result.records.items()))
     if refusals is not None:

@@ -656,6 +656,7 @@ class OpenAlerts:
     newest_headline: str
     top_rank: int  # the most urgent open alert's level rank (core.levels)
     oldest: dt.datetime  # when the longest-waiting open alert was raised
+    newest_rules: tuple[str, ...] = ()  # the rules of the newest one (its headline's)
 
 
 URGENT_LEVELS = ("emergency", "urgent")
@@ -665,13 +666,17 @@ LEVEL_RANKS = {level: level.rank for level in Level}
 def _open_alerts_query(by_team: bool) -> Any:
     a = t.Alert
     newer = t.Alert.__table__.alias("newer")
-    newest_headline = (
-        select(newer.c.headline)
-        .where(newer.c.patient_id == a.patient_id, newer.c.acknowledged_at.is_(None))
-        .order_by(newer.c.created_at.desc(), newer.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+
+    def newest(column: Any) -> Any:
+        return (
+            select(column)
+            .where(newer.c.patient_id == a.patient_id, newer.c.acknowledged_at.is_(None))
+            .order_by(newer.c.created_at.desc(), newer.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    newest_headline = newest(newer.c.headline)
     overdue = (a.level.in_(URGENT_LEVELS)) & (a.created_at < bindparam("escalate_before"))
     rank = case(*((a.level == level.value, r) for level, r in LEVEL_RANKS.items()), else_=0)
     query = (
@@ -682,6 +687,7 @@ def _open_alerts_query(by_team: bool) -> Any:
             newest_headline,
             func.max(rank),
             func.min(a.created_at),
+            newest(newer.c.rules),
         )
         .where(a.acknowledged_at.is_(None))
         .group_by(a.patient_id)
@@ -706,13 +712,50 @@ def open_alerts(
         params["team_id"] = team_id
     rows = s.connection().execute(_OPEN_ALERTS[team_id is not None], params)
     return {
-        pid: OpenAlerts(int(n), bool(late), headline, int(top), _utc(oldest))
-        for pid, n, late, headline, top, oldest in rows
+        pid: OpenAlerts(int(n), bool(late), headline, int(top), _utc(oldest), _rules(rules))
+        for pid, n, late, headline, top, oldest, rules in rows
     }
+
+
+def _rules(raw: Any) -> tuple[str, ...]:
+    """An alert's rules as a scalar subquery returns them (JSON text on SQLite)."""
+    if isinstance(raw, str):
+        import orjson
+
+        raw = orjson.loads(raw)
+    return tuple(str(r) for r in raw) if isinstance(raw, list) else ()
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class LatestReport:
+    """A patient's latest symptom report, for the worklist row: when it came in, and the
+    patient's own words."""
+
+    received_at: dt.datetime
+    free_text: str | None
+
+
+def latest_reports(s: Session, patient_ids: Sequence[str]) -> dict[str, LatestReport]:
+    """The latest symptom report of each patient (by when it was stored), one query."""
+    if not patient_ids:
+        return {}
+    e = t.Entry
+    newest = (
+        select(e.patient_id, func.max(e.id).label("id"))
+        .where(e.kind == "symptom_report", e.patient_id.in_(patient_ids))
+        .group_by(e.patient_id)
+        .subquery()
+    )
+    rows = s.execute(select(e.patient_id, e.created_at, e.data).join(newest, e.id == newest.c.id))
+    out = {}
+    for pid, created, data in rows:
+        text = data.get("free_text") if isinstance(data, dict) else None
+        out[pid] = LatestReport(_utc(created), text.strip() if isinstance(text, str) else None)
+    return out
 
 
 def status_stamp(s: Session, patient_id: str) -> tuple[dt.date, dt.datetime] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 import orjson
@@ -39,6 +40,32 @@ def fail(field: str, message: str) -> NoReturn:
     """Report bad input naming the field, and exit with code 2."""
     err_console.print(f"[bold red]error[/]: [bold]{field}[/]: {message}", highlight=False)
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def existing_database_url() -> str:
+    """The configured database's URL, refusing a SQLite file that does not exist yet: a command
+    that reads patients would otherwise create an empty database and report "no patient record"
+    without saying where it looked."""
+    from bonemets.config import Settings
+
+    url = Settings.from_env().database_url
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        fail(
+            "database",
+            f"no database at {path}: build the demo there with `bonemets demo --no-serve`, "
+            "or create an empty one with `bonemets db upgrade` (or set BONEMETS_DATABASE_URL "
+            "or BONEMETS_DATA_DIR to where yours is)",
+        )
+    return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a `sqlite:///...` URL (None for other databases and in-memory SQLite)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url[len(prefix) :] in ("", ":memory:"):
+        return None
+    return Path(url[len(prefix) :].split("?", 1)[0])
 
 
 def pydantic_field(error: dict[str, Any]) -> str:

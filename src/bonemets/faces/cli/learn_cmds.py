@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bonemets.faces.cli.common import JsonOption, console, fail, print_json
+from bonemets.faces.cli.common import (
+    JsonOption,
+    console,
+    existing_database_url,
+    fail,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from bonemets.education.plan import CarePlan
@@ -23,7 +29,7 @@ def _plan_from_db(patient: str, what: str) -> CarePlan:
     from bonemets.education.plan import build_care_plan, team_contacts_setting
 
     settings = Settings.from_env()
-    db = Database(settings.database_url)
+    db = Database(existing_database_url())
     try:
         with db.transaction() as s:
             try:

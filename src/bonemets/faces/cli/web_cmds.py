@@ -11,7 +11,7 @@ import typer
 from rich.progress import track
 
 from bonemets.faces.cli import security_cmds
-from bonemets.faces.cli.common import console, fail
+from bonemets.faces.cli.common import console, existing_database_url, fail, sqlite_path
 
 DEMO_CLINICIAN = ("nurse", "bonemets-ward-demo")  # not containing the username
 DEMO_PATIENT = ("patient", "bonemets-home-demo")
@@ -66,6 +66,25 @@ def build_demo(url: str, *, patients: int, seed: int, today: dt.date) -> str:
     return calm.record.id
 
 
+def _real_patients(url: str) -> int:
+    """How many patients of an existing database the demo did not create (the demo's have
+    synthetic MRNs DEMO-0001 onwards)."""
+    from sqlalchemy import create_engine, func, inspect, select
+
+    from bonemets.adapters.storage import tables as t
+
+    engine = create_engine(url)
+    try:
+        if not inspect(engine).has_table(t.Patient.__tablename__):
+            return 0
+        with engine.connect() as conn:
+            query = select(func.count()).select_from(t.Patient)
+            query = query.where(t.Patient.mrn.is_(None) | t.Patient.mrn.not_like("DEMO-%"))
+            return int(conn.scalar(query) or 0)
+    finally:
+        engine.dispose()
+
+
 def register(app: typer.Typer) -> None:
     user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
     db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -78,21 +97,54 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option(help="Port to serve on (loopback only).")] = 8000,
         patients: Annotated[int, typer.Option(min=1, max=5000, help="Cohort size.")] = 50,
         seed: Annotated[int, typer.Option(help="Random seed of the cohort.")] = 7,
-        data_dir: Annotated[Path, typer.Option(help="Folder for the demo database.")] = Path(
-            "data"
-        ),
+        data_dir: Annotated[
+            Path | None,
+            typer.Option(
+                help="Data folder (default BONEMETS_DATA_DIR or ./data): the demo becomes its "
+                "database, the one serve, careplan, calendar and import use."
+            ),
+        ] = None,
         no_serve: Annotated[bool, typer.Option("--no-serve", help="Build only.")] = False,
+        replace: Annotated[
+            bool,
+            typer.Option(
+                "--replace", help="Replace a database holding patients that are not the demo's."
+            ),
+        ] = False,
     ) -> None:
-        """Create a fresh demo database (SQLite) with a synthetic cohort, then serve the app."""
-        from bonemets.config import Settings
+        """Build the demo into the default database (SQLite in the data folder): a synthetic
+        cohort, a clinician and a patient login; then serve the app."""
+        from bonemets.config import Settings, default_data_dir
 
-        path = data_dir.resolve() / "demo.sqlite3"
+        settings = Settings.from_env(data_dir=(data_dir or default_data_dir()).resolve())
+        url = settings.database_url
+        path = sqlite_path(url)
+        if path is None:
+            fail(
+                "BONEMETS_DATABASE_URL",
+                "the demo builds a SQLite database in the data folder only; unset "
+                "BONEMETS_DATABASE_URL (or point it at a sqlite:/// file) to build it",
+            )
+        if path.exists() and not replace:
+            kept = _real_patients(url)
+            if kept:
+                fail(
+                    "database",
+                    f"{path} holds {kept} patient(s) that are not demo patients; the demo "
+                    "replaces the whole database: pass --replace if that is what you want, or "
+                    "another --data-dir",
+                )
+        path.parent.mkdir(parents=True, exist_ok=True)
         for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             stale.unlink(missing_ok=True)
-        url = f"sqlite:///{path}"
         today = dt.date.today()
         build_demo(url, patients=patients, seed=seed, today=today)
-        console.print(f"Demo database: {path}")
+        console.print(f"Demo database: {path}", highlight=False)
+        if settings.data_dir == default_data_dir():
+            console.print("serve, careplan, calendar and import now work on its patients.")
+        else:
+            console.print(f"Other commands use it with BONEMETS_DATA_DIR={settings.data_dir}")
+        console.print("Patients: DEMO-0001 to " + f"DEMO-{patients:04d}", highlight=False)
         console.print(
             f"Clinician login: [bold]{DEMO_CLINICIAN[0]}[/] / [bold]{DEMO_CLINICIAN[1]}[/]"
         )
@@ -117,6 +169,7 @@ def register(app: typer.Typer) -> None:
         """Serve the app on an existing database (BONEMETS_DATABASE_URL or the data folder)."""
         from bonemets.config import Settings
 
+        existing_database_url()
         _serve(Settings.from_env(), host, port)
 
     @user_app.command("add")
@@ -128,13 +181,18 @@ def register(app: typer.Typer) -> None:
         display_name: Annotated[str | None, typer.Option(help="Name shown in the app.")] = None,
         password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
     ) -> None:
-        """Add a user (the password is asked for, never taken from the command line)."""
+        """Add a user. The password is asked for on the terminal, or read from the first line of
+        stdin with --password-stdin; never taken from the command line."""
         from bonemets.adapters.storage.repository import Database, NotFound
         from bonemets.config import Settings
         from bonemets.service import accounts
 
         if password_stdin:
             password = sys.stdin.readline().rstrip("\n")
+        elif not sys.stdin.isatty():
+            # No terminal to ask on (a pipe, a script): the prompt would echo the password or
+            # read a line meant for something else.
+            fail("password", "no terminal to ask for it on: pipe it in with --password-stdin")
         else:
             password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         settings = Settings.from_env()

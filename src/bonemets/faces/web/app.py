@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +31,9 @@ from bonemets.faces.web import (
     simulator,
     smart,
 )
+from bonemets.faces.web.assets import default_assets
+from bonemets.faces.web.assets import response_for as assets_response
+from bonemets.faces.web.assets import router as assets_router
 from bonemets.faces.web.deps import SESSION_COOKIE, Context, CsrfFailed, NotSignedIn
 from bonemets.faces.web.guard import Limits, RequestGuard
 from bonemets.service import accounts, audit
@@ -102,6 +105,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # Alerts go out while the app runs: at once after each commit that queues one, and a
         # sweep a minute (escalations, missed check-ins, retries).
         courier.start()
+        default_assets().warm()  # gzip the static files before the first page asks for them
+        simulator.warm()  # the simulator's default run, so its page answers at once
         try:
             yield
         finally:
@@ -116,7 +121,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             "monitoring. Supports, and does not replace, clinical judgement."
         ),
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # our own pages below: the assets from the installed package, no CDN
         redoc_url=None,
     )
     app.state.ctx = Context(db=db, settings=settings)
@@ -137,12 +142,26 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # CDS Hooks 2.0 for EHRs: /cds-services (works on prefetch and the EHR's FHIR server only)
     app.include_router(cds_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.state.assets = default_assets()
+    app.include_router(assets_router)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> FileResponse:
-        from bonemets.faces.web.charts import plotly_js_path
+    def plotly_js() -> RedirectResponse:
+        # The old address: pages now link the content-hashed, cached-for-good one.
+        return RedirectResponse(default_assets().url("plotly.min.js"), status_code=301)
 
-        return FileResponse(plotly_js_path(), media_type="text/javascript")
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon(request: Request) -> Response:
+        icon = default_assets().by_name["favicon.svg"]
+        return assets_response(icon, request, cache_control="public, max-age=86400")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def swagger_ui(request: Request) -> Response:
+        return _docs_page(request, "swagger", "bonemets API")
+
+    @app.get("/api/redoc", include_in_schema=False)
+    def redoc(request: Request) -> Response:
+        return _docs_page(request, "redoc", "bonemets API reference")
 
     @app.exception_handler(NotSignedIn)
     def _not_signed_in(request: Request, _exc: NotSignedIn) -> Response:
@@ -197,6 +216,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return JSONResponse({"detail": detail}, status_code=422)
 
     return app
+
+
+# ReDoc builds its search index in a Web Worker started from a blob: URL.
+DOCS_CSP = SECURITY_HEADERS["Content-Security-Policy"] + "; worker-src 'self' blob:"
+
+
+def _docs_page(request: Request, kind: str, title: str) -> Response:
+    response = pages.templates.TemplateResponse(
+        request, "api_docs.html", {"kind": kind, "title": title, "openapi_url": "/api/openapi.json"}
+    )
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
 
 
 def _route(request: Request) -> str:

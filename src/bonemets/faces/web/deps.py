@@ -159,8 +159,10 @@ def _flash_signature(settings: Settings, message: str) -> str:
 
 
 def flash_url(settings: Settings, path: str, message: str, anchor: str = "") -> str:
-    """`path` with a signed flash message (and `#anchor`)."""
-    query = urlencode({"flash": message, "fs": _flash_signature(settings, message)})
+    """`path` with a signed flash message (and `#anchor`, also given as `at` so the page can
+    show the message in that section, where the user is)."""
+    fields = {"flash": message, "fs": _flash_signature(settings, message)}
+    query = urlencode({**fields, "at": anchor} if anchor else fields)
     return f"{path}?{query}" + (f"#{anchor}" if anchor else "")
 
 

@@ -152,3 +152,12 @@ def entry_from_form(kind: str, form: FormData) -> dict[str, Any]:
     if sins:
         data["sins"] = sins
     return data
+
+
+def input_name(field: str) -> str:
+    """The form input an error's field names: `labs[0].unit` -> `unit`, `sins.pain` stays (the
+    lesion form's inputs carry the dotted name)."""
+    name = field.rsplit("].", 1)[-1]
+    if name.startswith("sins.") or ".sins." in name:
+        return "sins." + name.rsplit("sins.", 1)[-1]
+    return name.rsplit(".", 1)[-1]

@@ -23,6 +23,7 @@ from bonemets.core.record import LesionSite
 from bonemets.education import patient_words
 from bonemets.education.plan import AGENT_WORDS
 from bonemets.faces.web import forms
+from bonemets.faces.web.assets import default_assets
 from bonemets.faces.web.deps import (
     CSRF_FIELD,
     Context,
@@ -35,12 +36,14 @@ from bonemets.faces.web.deps import (
     read_flash,
     signed_in,
 )
-from bonemets.service import care, filing
+from bonemets.service import care, filing, wording
 from bonemets.service import check_in as check_in_service
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(engine_version=ENGINE_VERSION, csrf_field=CSRF_FIELD)
+# {{ asset("app.css") }}: the file's content-hashed URL (faces/web/assets.py).
+templates.env.globals["asset"] = lambda name: default_assets().url(name)
 templates.env.filters["seg"] = path_segment  # a record id in a URL path
 
 
@@ -55,6 +58,35 @@ templates.env.filters["site_words"] = patient_words.site_words
 templates.env.filters["feature_words"] = patient_words.feature_words
 templates.env.filters["unit_words"] = patient_words.unit_words
 templates.env.filters["agent_words"] = lambda agent: AGENT_WORDS.get(agent, agent.replace("_", " "))
+
+
+def ago(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    """How long ago, in the largest whole unit a clinician reads at a glance ("25 min",
+    "3 h", "4 days")."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    seconds = max(0.0, ((now or dt.datetime.now(dt.UTC)) - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 48 * 3600:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} days ago"
+
+
+def utc_iso(moment: dt.datetime) -> str:
+    """An ISO time with its zone, for <time datetime>: the browser shows it in local time."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+templates.env.filters["ago"] = ago
+templates.env.filters["utc_iso"] = utc_iso
+templates.env.filters["clinical"] = wording.clinical  # {{ alert.headline | clinical(rules) }}
 
 LEVEL_WORDS = {
     "emergency": "Emergency",
@@ -498,13 +530,27 @@ def worklist_page(
 
 
 FORM_KINDS = ("bma_dose", "lab", "lesion", "dental_exam", "imaging")
+# The inputs of each form on the patient page: an error naming one is shown beside it.
+FORM_INPUTS = {
+    "bma_dose": ("agent", "date", "dose", "route", "override_reason"),
+    "lab": ("code", "value", "unit", "date", "lower_limit", "upper_limit"),
+    "lesion": ("site", "date", "type", "size_fraction", "pain", "sins.pain", "sins.alignment",
+               "sins.collapse", "sins.posterolateral"),
+    "dental_exam": ("date", "outcome"),
+    "imaging": ("date", "modality", "finding"),
+}  # fmt: skip
 
 
 def _patient_page(
     request: Request, ctx: Context, who: SignedIn, patient_id: str, *, status: int = 200,
     form_error: dict[str, str] | None = None, form_values: dict[str, str] | None = None,
-    flash: str | None = None, dose_findings: list[Any] | None = None,
+    flash: str | None = None, dose_findings: list[Any] | None = None, form_kind: str = "",
+    error_field: str = "", flash_at: str = "",
 ) -> HTMLResponse:  # fmt: skip
+    """The patient page; after a refused form, that form (`form_kind`) keeps what was typed
+    (`form_values`: only that form's, so no other form shows them) with the error beside the
+    field it names (`error_field`), which takes the focus, so the page opens there; a
+    confirmation is shown in the section it is about (`flash_at`)."""
     from typing import get_args
 
     from bonemets.drawing.skeleton import mark_from, skeleton_svg
@@ -522,8 +568,11 @@ def _patient_page(
         skeleton=skeleton_svg(marks),
         timeline=figure_json(timeline_figure(view.record, view.as_of)),
         form_error=form_error or {},
-        form_values=form_values or {},
+        form_values={form_kind: form_values or {}} if form_kind else {},
+        error_field=error_field,
+        form_inputs=FORM_INPUTS,
         flash=flash,
+        flash_at=flash_at if flash_at in (*FORM_KINDS, "alerts", "symptom_resolution") else "",
         sites=get_args(LesionSite),
         lab_choices=forms.LAB_CHOICES,
         agents=["zoledronic_acid", "pamidronate", "ibandronate", "clodronate", "denosumab"],
@@ -544,12 +593,13 @@ def patient_page(
     patient_id: str,
     flash: str | None = None,
     fs: str | None = None,
+    at: str = "",
     who: SignedIn = Depends(signed_in),
     ctx: Context = Depends(context),
 ) -> HTMLResponse:
     _clinician(who, ctx, patient_id)
     flash = read_flash(ctx.settings, flash, fs)  # only messages this app signed
-    return _patient_page(request, ctx, who, patient_id, flash=flash)
+    return _patient_page(request, ctx, who, patient_id, flash=flash, flash_at=at)
 
 
 @router.post("/patients/{patient_id}/entries/{kind}", response_model=None)
@@ -571,8 +621,9 @@ def add_entry(
             # The checks shown before saving: the same ones the save runs.
             findings = filing.check_dose(ctx.db, ctx.settings, who.user, patient_id, data)
             return _patient_page(
-                request, ctx, who, patient_id, form_values=values, dose_findings=findings
-            )
+                request, ctx, who, patient_id, form_values=values, dose_findings=findings,
+                form_kind=kind,
+            )  # fmt: skip
         filed = filing.record_entry(
             ctx.db, ctx.settings, who.user, patient_id, kind, data, override_reason=reason,
             origin="clinician_form",
@@ -580,7 +631,8 @@ def add_entry(
     except filing.OverrideRequired as exc:
         return _patient_page(
             request, ctx, who, patient_id, status=409, form_values=values,
-            form_error={kind: exc.message}, dose_findings=exc.findings,
+            form_error={kind: exc.message}, dose_findings=exc.findings, form_kind=kind,
+            error_field="override_reason",
         )  # fmt: skip
     except InputError as exc:
         return _patient_page(
@@ -591,6 +643,8 @@ def add_entry(
             status=422,
             form_error={kind: f"{exc.field}: {exc.message}"},
             form_values=values,
+            form_kind=kind,
+            error_field=forms.input_name(exc.field),
         )
     message = f"Saved {kind.replace('_', ' ')}."
     assessment = filed.assessment
@@ -603,7 +657,7 @@ def add_entry(
     return RedirectResponse(
         flash_url(ctx.settings, f"/patients/{path_segment(patient_id)}", message[:600], kind),
         status_code=303,
-    )
+    )  # the confirmation is shown in the form just used (flash_url's anchor), not at the top
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=None)
