@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from bonemets.adapters.storage import messages as message_store
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.cache import RecordKey, Slot
@@ -25,6 +26,9 @@ from bonemets.core.triage.engine import input_error
 from bonemets.service import validation
 from bonemets.service.audit import audited_input
 
+# Who uses the patient portal: the patient, and a carer who acts for them (their own login and
+# audit trail; `User.patient_id` is the patient they look after).
+PORTAL_ROLES = ("patient", "carer")
 # What a clinician may add to a record through the app (symptom reports come from patients).
 CLINICIAN_KINDS = tuple(k for k in KINDS if k != "symptom_report")
 
@@ -60,7 +64,7 @@ def may_access(user: t.User, patient: t.Patient) -> bool:
         return True
     if user.role == "clinician":
         return user.team_id is not None and user.team_id == patient.team_id
-    return user.role == "patient" and user.patient_id == patient.id
+    return user.role in PORTAL_ROLES and user.patient_id == patient.id
 
 
 def deny(db: Database, user: t.User, patient_id: str | None, what: str) -> AccessDenied:
@@ -251,6 +255,7 @@ class WorklistRow:
     # The patient's assessment today, before open alerts raise the row's level.
     assessed_level: str = ""
     waiting_since: dt.datetime | None = None  # the longest-waiting open alert's time
+    unread_messages: int = 0  # the patient's (or carer's) messages nobody has answered yet
 
 
 def is_escalated(alert: t.Alert, settings: Settings, now: dt.datetime) -> bool:
@@ -297,6 +302,7 @@ def worklist(
             patients = repo.worklist_patients(s, team)
         # As is_escalated: open, emergency or urgent, raised more than the set time ago.
         alerts = repo.open_alerts(s, team, escalate_before) if patients else {}
+        unread = message_store.unread_by_patient(s, team) if patients else {}
         repo.audit(s, user=user, action="read", what=f"read worklist ({len(patients)} patients)")
         rows = []
         for patient in patients:
@@ -321,6 +327,7 @@ def worklist(
                     headline=summary.newest_headline if summary else st.top_alert,
                     assessed_level=st.level,
                     waiting_since=summary.oldest if summary else None,
+                    unread_messages=unread.get(patient.patient_id, 0),
                 )
             )
     if level:

@@ -20,7 +20,17 @@ from bonemets.adapters.storage.repository import Actor, Database
 from bonemets.config import Settings
 from bonemets.core.errors import InputError
 from bonemets.faces.cds import router as cds_router
-from bonemets.faces.web import account, admin, api, fhir_api, learn, pages, simulator, smart
+from bonemets.faces.web import (
+    account,
+    admin,
+    api,
+    fhir_api,
+    learn,
+    messages,
+    pages,
+    simulator,
+    smart,
+)
 from bonemets.faces.web.deps import SESSION_COOKIE, Context, CsrfFailed, NotSignedIn
 from bonemets.faces.web.guard import Limits, RequestGuard
 from bonemets.service import accounts, audit
@@ -122,6 +132,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(admin.router)
     app.include_router(pages.router)
     app.include_router(learn.router)
+    app.include_router(messages.router)
     app.include_router(simulator.router)
     # CDS Hooks 2.0 for EHRs: /cds-services (works on prefetch and the EHR's FHIR server only)
     app.include_router(cds_router)
