@@ -5,14 +5,34 @@ the reply; the patient's daughter signs in with her own account and checks in fo
 from __future__ import annotations
 
 import re
-from playwright.sync_api import BrowserContext, expect
+from collections.abc import Iterator
 
-from tests.browser.conftest import Site
-from tests.browser.test_care_loop import desktop, phone  # noqa: F401 (the contexts, as fixtures)
+import pytest
+from playwright.sync_api import Browser, BrowserContext, expect
+
+from tests.browser.conftest import DESKTOP, PHONE, Site
 from tests.browser.test_journeys import assert_no_sideways_scroll, sign_in
 
 QUESTION = "Can I have my flu jab the same week as my infusion?"
 ANSWER = "Yes, a flu jab is fine that week. See you on Tuesday."
+
+
+@pytest.fixture
+def phone(browser: Browser, site: Site) -> Iterator[BrowserContext]:
+    """The patient's or carer's phone."""
+    context = browser.new_context(
+        base_url=site.base_url, viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def desktop(browser: Browser, site: Site) -> Iterator[BrowserContext]:
+    """The nurse's desk."""
+    context = browser.new_context(base_url=site.base_url, viewport=DESKTOP)
+    yield context
+    context.close()
 
 
 def test_a_message_exchange_at_phone_size(
@@ -23,7 +43,7 @@ def test_a_message_exchange_at_phone_size(
     expect(rose).to_have_url(re.compile(r"/portal/messages$"))
     expect(rose.locator("#not-for-emergencies")).to_contain_text("not for emergencies")
     assert_no_sideways_scroll(rose, "the messages page")
-    rose.get_by_label("Your message").fill(QUESTION)
+    rose.get_by_role("textbox", name="Your message").fill(QUESTION)
     rose.get_by_role("button", name="Send message").click()
     expect(rose.get_by_role("status")).to_contain_text("Message sent")
     expect(rose.locator(".thread li").last).to_contain_text("not read yet")
@@ -57,6 +77,7 @@ def test_a_carer_checks_in_for_the_patient_at_phone_size(
     lily.get_by_role("button", name="Next").click()
     expect(lily).to_have_url(re.compile(r"/portal/check-in/details$"))
     assert_no_sideways_scroll(lily, "the check-in details for a carer")
+    lily.locator("#s-fatigue").get_by_label("Mild", exact=True).check()
     lily.get_by_role("button", name=re.compile("^Send")).click()
     expect(lily).to_have_url(re.compile(r"/portal/reports/\d+$"))
     # She reaches no other record: another patient's page is a plain "not found".
