@@ -71,9 +71,12 @@ def test_a_message_exchange_through_the_pages(client: TestClient, db: Database) 
     record = client.get("/patients/pat-a")
     assert 'id="messages"' in record.text and "Can I have my flu jab this week?" in record.text
     assert "1 unread" in record.text
+    listed = {r["patient_id"]: r["unread_messages"] for r in client.get("/api/worklist").json()}
+    assert listed == {"pat-a": 1}
     reply = post(client, "/patients/pat-a/messages", csrf, body="Yes, any day this week.")
     assert reply.status_code == 303
     assert "1 message<" not in client.get("/worklist").text
+    assert client.get("/api/worklist").json()[0]["unread_messages"] == 0
 
     sign_in(client, "user-a")
     thread = client.get("/portal/messages").text
@@ -220,3 +223,17 @@ def test_user_add_makes_a_carer_from_the_command_line(
         app, ["user", "add", "son", "--role", "carer", "--password-stdin"], input=f"{PASSWORD}\n"
     )
     assert missing.exit_code == 2 and "patient" in missing.output
+
+
+def test_a_carer_cannot_open_another_patients_report_by_its_number(client: TestClient) -> None:
+    csrf = sign_in(client, "user-a")
+    sent = post(client, "/portal/messages", csrf, body=EMERGENCY_WORDS)
+    where = sent.headers["location"]
+    assert client.get(where).status_code == 200
+    sign_in(client, "carer-a")
+    assert client.get(where).status_code == 200  # their own patient's report
+    assert f'href="{where}"' in client.get("/portal/messages").text
+    sign_in(client, "carer-b")
+    assert client.get(where).status_code == 404
+    assert EMERGENCY_WORDS not in client.get("/portal/messages").text
+    assert EMERGENCY_WORDS not in client.get("/portal").text
