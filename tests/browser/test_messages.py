@@ -60,11 +60,16 @@ def test_a_message_exchange_at_phone_size(
     nurse.goto("/worklist")
     expect(nurse.locator('tr[data-patient="pat-rose"] a.messages')).to_have_count(0)
 
-    rose.goto("/portal/messages")
+    rose.goto("/portal")
+    rose.locator("#new-messages").get_by_role(
+        "link", name="1 new message from your care team"
+    ).click()
     last = rose.locator(".thread li").last
     expect(last).to_contain_text(ANSWER)
     expect(last).to_contain_text("care team")
     expect(rose.locator(".thread li").first).to_contain_text("read by your team")
+    rose.goto("/portal")
+    expect(rose.locator("#new-messages")).to_have_count(0)  # read now
 
 
 def test_a_carer_checks_in_for_the_patient_at_phone_size(

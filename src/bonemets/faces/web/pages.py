@@ -92,7 +92,8 @@ def portal_home(
 ) -> HTMLResponse:
     patient_id = _patient_only(who, ctx)
     view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
-    return render(request, "portal_home.html", who=who, view=view)
+    unread = message_service.unread_for(ctx.db, who.user, patient_id)
+    return render(request, "portal_home.html", who=who, view=view, unread_messages=unread)
 
 
 def _contacts(ctx: Context) -> dict[str, Any]:
