@@ -34,6 +34,7 @@ from tests.notify_servers import Mailbox, smtp_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ViewportSize
+    from sqlalchemy.orm import Session
 
 TODAY = dt.date(2026, 11, 23)
 PASSWORD = "correct horse battery"
@@ -54,6 +55,10 @@ UX_PATIENTS = {
     "zoe": "pat-zoe",
     "ivy": "pat-ivy",
 }
+
+# Secure messages and a carer (issue 20): a team of its own, so other journeys' worklists stay
+# as they expect them. Rose's carer is her daughter Lily.
+MESSAGE_TEAM = "Community oncology team"
 CHROMIUM = os.environ.get("BONEMETS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -187,6 +192,7 @@ def _seed(url: str) -> Site:
             display_name="Acute Nurse",
             team=LOOP_TEAM,
         )
+        _seed_messages(s, url)
     db.dispose()
     return Site(
         base_url="",
@@ -195,6 +201,25 @@ def _seed(url: str) -> Site:
         others=others,
         lesions=len(assessment.lesions),
     )
+
+
+def _seed_messages(s: Session, url: str) -> None:
+    team = repo.get_or_create_team(s, MESSAGE_TEAM)
+    record = calm_record("pat-rose")
+    made = repo.create_patient(s, record, team_id=team.id, display_name="Rose Message", mrn="ROSE")
+    filing.settle(s, Settings(database_url=url, fixed_today=TODAY), made, record, today=TODAY)
+    for username, role, name in (
+        ("rose", "patient", "Rose"),
+        ("lily", "carer", "Lily (Rose's daughter)"),
+    ):
+        accounts.create_user(
+            s, username=username, password=PASSWORD, role=role, display_name=name,
+            patient_id=record.id,
+        )  # fmt: skip
+    accounts.create_user(
+        s, username="community", password=PASSWORD, role="clinician",
+        display_name="Community Nurse", team=MESSAGE_TEAM,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -314,10 +314,17 @@ class Treatment(_Model):
     )
 
 
+FilledInBy = Literal["patient", "carer", "care_team"]
+
+
 class SymptomReport(_Model):
     date: Date
     symptoms: list[Symptom] = Field(default_factory=list)
     free_text: str | None = None
+    # Who filled it in (the triage contract's optional `filled_in_by`): set by the app from the
+    # account that sent it, never taken from the sender; None when not known (older reports,
+    # imports).
+    filled_in_by: FilledInBy | None = None
 
     @field_validator("symptoms")
     @classmethod

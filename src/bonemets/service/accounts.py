@@ -28,7 +28,7 @@ from bonemets.adapters.storage.repository import Database, storable
 from bonemets.config import Settings
 from bonemets.service.audit import record
 
-ROLES = ("patient", "clinician", "admin")
+ROLES = ("patient", "carer", "clinician", "admin")
 TOTP_ROLES = ("clinician", "admin")  # who may add a second factor
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verifying against this keeps the time of a login for an unknown user like a known one's.
@@ -119,7 +119,9 @@ def create_user(
     team: str | None = None,
     patient_id: str | None = None,
 ) -> t.User:
-    """Add a user. Patients are linked to their record; clinicians belong to a care team."""
+    """Add a user. Patients are linked to their record, and a carer to the record of the
+    patient they look after (their own login and audit trail; they see that patient only);
+    clinicians belong to a care team."""
     name = username.strip().lower()
     problem = _username_problem(name)
     if problem is not None:
@@ -129,9 +131,9 @@ def create_user(
     if repo.user_by_name(s, name) is not None:
         raise AccountError("username", f"{name!r} is taken")
     team_id = None
-    if role == "patient":
+    if role in ("patient", "carer"):
         if patient_id is None:
-            raise AccountError("patient", "a patient account needs the patient's record id")
+            raise AccountError("patient", f"a {role} account needs the patient's record id")
         patient = repo.get_patient(s, patient_id)
         team_id = patient.team_id
     elif role == "clinician":
@@ -145,7 +147,7 @@ def create_user(
         role=role,
         display_name=display_name or name,
         team_id=team_id,
-        patient_id=patient_id if role == "patient" else None,
+        patient_id=patient_id if role in ("patient", "carer") else None,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from bonemets.adapters.storage import messages as message_store
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.cache import RecordKey, Slot
@@ -25,6 +26,9 @@ from bonemets.core.triage.engine import input_error
 from bonemets.service import validation, wording
 from bonemets.service.audit import audited_input
 
+# Who uses the patient portal: the patient, and a carer who acts for them (their own login and
+# audit trail; `User.patient_id` is the patient they look after).
+PORTAL_ROLES = ("patient", "carer")
 # What a clinician may add to a record through the app (symptom reports come from patients).
 CLINICIAN_KINDS = tuple(k for k in KINDS if k != "symptom_report")
 
@@ -60,7 +64,7 @@ def may_access(user: t.User, patient: t.Patient) -> bool:
         return True
     if user.role == "clinician":
         return user.team_id is not None and user.team_id == patient.team_id
-    return user.role == "patient" and user.patient_id == patient.id
+    return user.role in PORTAL_ROLES and user.patient_id == patient.id
 
 
 def deny(db: Database, user: t.User, patient_id: str | None, what: str) -> AccessDenied:
@@ -262,6 +266,7 @@ class WorklistRow:
     unverified: bool = False
     report_at: dt.datetime | None = None
     patient_words: str | None = None
+    unread_messages: int = 0  # the patient's (or carer's) messages nobody has answered yet
 
 
 def is_escalated(alert: t.Alert, settings: Settings, now: dt.datetime) -> bool:
@@ -309,6 +314,7 @@ def worklist(
         # As is_escalated: open, emergency or urgent, raised more than the set time ago.
         alerts = repo.open_alerts(s, team, escalate_before) if patients else {}
         reports = repo.latest_reports(s, [p.patient_id for p in patients])
+        unread = message_store.unread_by_patient(s, team) if patients else {}
         repo.audit(s, user=user, action="read", what=f"read worklist ({len(patients)} patients)")
         rows = []
         for patient in patients:
@@ -342,6 +348,7 @@ def worklist(
                     unverified=said.unverified,
                     report_at=report.received_at if report else None,
                     patient_words=report.free_text if report else None,
+                    unread_messages=unread.get(patient.patient_id, 0),
                 )
             )
     if level:

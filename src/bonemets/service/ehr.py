@@ -125,7 +125,7 @@ def link_identity(db: Database, username: str, issuer: str, subject: str) -> t.E
         user = repo.user_by_name(s, username)
         if user is None:
             raise AccountError("username", f"no user {username!r}")
-        if user.role == "patient":
+        if user.role in ("patient", "carer"):
             raise AccountError("username", "EHR identities map to care-team accounts only")
         return store.link_identity(s, issuer, subject, user.id)
 

@@ -37,6 +37,7 @@ from bonemets.service import alerting, notify, validation
 from bonemets.service.audit import audited_input
 from bonemets.service.care import (
     CLINICIAN_KINDS,
+    PORTAL_ROLES,
     _cache_after_commit,
     _field_error,
     _record_after,
@@ -49,6 +50,8 @@ from bonemets.service.care import (
 # The lab values the patient portal offers; a patient may send these and no others, and they
 # are filed as values the patient typed in (to confirm; never used for dosing or holds).
 PATIENT_LAB_CODES = ("calcium_total", "albumin", "calcium_corrected", "platelets", "haemoglobin")
+# Who filled a report in, by the role of the account that sent it (never what the sender says).
+FILLED_IN_BY = {"patient": "patient", "carer": "carer"}
 # How an entry came in.
 ORIGINS = ("portal", "api", "clinician_form", "fhir_import", "demo", "cli")
 
@@ -137,6 +140,11 @@ def file_entries(
         # What the patient is told about their team is the truth of this filing: an alert sent
         # over a channel, one already open, or one the team already dealt with.
         shown = result.to_dict()
+        filled_by = next(
+            (m.filled_in_by for k, m in reversed(added) if isinstance(m, SymptomReport)), None
+        )
+        if filled_by is not None:
+            shown["filled_in_by"] = filled_by
         shown["care_team"] = {
             "alert_id": raised.alert.id if raised.alert is not None else None,
             "notified": raised.notified,
@@ -191,12 +199,13 @@ def report_models(
                 "date": today.isoformat(),
                 "symptoms": data.get("symptoms", []),
                 "free_text": data.get("free_text") or None,
+                "filled_in_by": FILLED_IN_BY.get(user.role, "care_team"),
             }
         )
     except ValidationError as exc:
         raise _field_error(exc) from None
     labs: list[Lab] = []
-    by_patient = user.role == "patient"
+    by_patient = user.role in PORTAL_ROLES  # the patient, or a carer filling in for them
     for i, lab in enumerate(data.get("labs") or []):
         if not isinstance(lab, dict):
             raise InputError(f"labs[{i}]", "expected an object with code, value and unit")

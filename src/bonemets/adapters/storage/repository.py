@@ -456,7 +456,8 @@ def portal_patients_last_check_in(
         select(t.Patient, last.c.last, func.min(t.User.created_at))
         .join(t.User, t.User.patient_id == t.Patient.id)
         .outerjoin(last, last.c.patient_id == t.Patient.id)
-        .where(t.User.role == "patient", t.User.active.is_(True))
+        # A carer who checks in for the patient is reminded like the patient.
+        .where(t.User.role.in_(("patient", "carer")), t.User.active.is_(True))
         .group_by(t.Patient.id, last.c.last)
     )
     out = []

@@ -57,8 +57,10 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))  # patient | clinician | admin
+    role: Mapped[str] = mapped_column(String(16))  # patient | carer | clinician | admin
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    # A patient's own record; a carer's: the record of the patient they look after (a carer of
+    # two people has two accounts, so access stays one comparison, see care.may_access).
     patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -204,6 +206,31 @@ class CalendarFeed(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Message(Base):
+    """One secure message between a patient (or their carer) and the care team. Never a way to
+    report an emergency (the pages say so); its words are read by the free-text red-flag finder
+    all the same, and what it finds is filed as a report (`entry_id`), see service/messages.py."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_patient_at", "patient_id", "created_at"),
+        Index("ix_messages_unread", "patient_id", "from_team", "read_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Written by the care team (else by the patient or their carer): which side must read it.
+    from_team: Mapped[bool] = mapped_column(Boolean)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When the other side read it (a patient: opening their messages; the team: replying, or
+    # marking it read without a reply) and who did.
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    read_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The symptom report filed from its words when the red-flag finder found a symptom in them.
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id", ondelete="SET NULL"))
 
 
 class PatientStatus(Base):
@@ -375,6 +402,7 @@ __all__ = [
     "EhrIdentity",
     "Entry",
     "LoginThrottle",
+    "Message",
     "Notification",
     "Patient",
     "PatientStatus",

@@ -187,6 +187,9 @@ class TriageInput(_Strict):
     symptoms: list[Symptom]
     labs: list[Lab] = Field(default_factory=list)
     free_text: Annotated[str, Field(max_length=10_000)] | None = None
+    # Who filled the report in: the patient, a carer for them, or the care team. An addition
+    # to the contract that no rule reads (a report means the same whoever wrote it down).
+    filled_in_by: Literal["patient", "carer", "care_team"] | None = None
 
     @model_validator(mode="after")
     def _no_future_labs(self) -> TriageInput:

@@ -175,9 +175,14 @@ def register(app: typer.Typer) -> None:
     @user_app.command("add")
     def user_add(
         username: Annotated[str, typer.Argument(help="Login name.")],
-        role: Annotated[str, typer.Option(help="patient, clinician or admin.")],
+        role: Annotated[str, typer.Option(help="patient, carer, clinician or admin.")],
         team: Annotated[str | None, typer.Option(help="Care team (clinicians).")] = None,
-        patient: Annotated[str | None, typer.Option(help="Record id (patients).")] = None,
+        patient: Annotated[
+            str | None,
+            typer.Option(
+                "--patient", "--for", help="Record id (a patient's own, or a carer's patient)."
+            ),
+        ] = None,
         display_name: Annotated[str | None, typer.Option(help="Name shown in the app.")] = None,
         password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
     ) -> None:

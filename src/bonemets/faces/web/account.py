@@ -49,7 +49,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _home(role: str) -> str:
-    return "/portal" if role == "patient" else "/worklist"
+    return "/portal" if role in ("patient", "carer") else "/worklist"
 
 
 def set_session_cookie(response: Response, ctx: Context, new: accounts.NewSession) -> None:

@@ -210,6 +210,7 @@ class WorklistItem(BaseModel):
     open_alerts: int
     escalated: bool
     headline: str | None
+    unread_messages: int = 0  # the patient's or carer's messages nobody in the team answered
 
 
 Level = Literal["emergency", "urgent", "soon", "routine", "self_care"]
@@ -256,6 +257,7 @@ async def get_worklist(
             open_alerts=r.open_alerts,
             escalated=r.escalated,
             headline=r.headline,
+            unread_messages=r.unread_messages,
         )
         for r in rows
     ]

@@ -27,6 +27,7 @@ from bonemets.faces.web import (
     calendar_routes,
     fhir_api,
     learn,
+    messages,
     pages,
     simulator,
     smart,
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(pages.router)
     app.include_router(learn.router)
     app.include_router(calendar_routes.router)  # the patient's calendar link and feed
+    app.include_router(messages.router)
     app.include_router(simulator.router)
     # CDS Hooks 2.0 for EHRs: /cds-services (works on prefetch and the EHR's FHIR server only)
     app.include_router(cds_router)

@@ -38,6 +38,7 @@ from bonemets.faces.web.deps import (
 )
 from bonemets.service import care, filing, wording
 from bonemets.service import check_in as check_in_service
+from bonemets.service import messages as message_service
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -117,7 +118,7 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
 
 
 def _home_for(who: SignedIn) -> str:
-    return "/portal" if who.user.role == "patient" else "/worklist"
+    return "/portal" if who.user.role in care.PORTAL_ROLES else "/worklist"
 
 
 # --- Home -------------------------------------------------------------------------------------
@@ -132,7 +133,8 @@ def index(who: SignedIn | None = Depends(optional_user)) -> Response:
 
 
 def _patient_only(who: SignedIn, ctx: Context) -> str:
-    if who.user.role != "patient" or who.user.patient_id is None:
+    # The patient, or a carer acting for them: the record is the account's own patient's.
+    if who.user.role not in care.PORTAL_ROLES or who.user.patient_id is None:
         raise care.deny(ctx.db, who.user, None, f"read portal (role {who.user.role})")
     return who.user.patient_id
 
@@ -147,9 +149,10 @@ def portal_home(
     patient_id = _patient_only(who, ctx)
     view = care.patient_view(ctx.db, ctx.settings, who.user, patient_id)
     draft = check_in_service.draft(ctx.db, who.user, patient_id)
+    unread = message_service.unread_for(ctx.db, who.user, patient_id)
     return render(
         request, "portal_home.html", who=who, view=view, draft=draft, saved=saved,
-        today=ctx.settings.today(), contacts=_contacts(ctx),
+        today=ctx.settings.today(), contacts=_contacts(ctx), unread_messages=unread,
     )  # fmt: skip
 
 
@@ -580,6 +583,7 @@ def _patient_page(
         red_flags=care.red_flags(view.assessment),
         alert_symptoms=care.alert_symptoms,
         dose_findings=dose_findings,
+        messages=message_service.thread(ctx.db, who.user, patient_id),
     )
 
 
