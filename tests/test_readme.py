@@ -145,9 +145,9 @@ CHECKS: dict[str, Check] = {
         lambda r: r["level"] == "emergency" and "free_text_findings" in r
     ),
     f"{BIN} example-record > record.json": record_json,
-    f"{BIN} assess record.json --as-of 2026-11-23": prints("2026-11-23: urgent"),
+    f"{BIN} assess record.json --as-of 2026-11-23": prints("2026-11-23: emergency"),
     f"{BIN} assess docs/examples/bundle.json --as-of 2026-11-23 --json": json_out(
-        lambda r: r["level"] == "urgent" and r["as_of"] == "2026-11-23"
+        lambda r: r["level"] == "emergency" and r["as_of"] == "2026-11-23"
     ),
     f"{BIN} score mirels --site peritrochanteric --pain functional --lesion lytic --size 0.7": (
         prints("12")
@@ -172,7 +172,9 @@ CHECKS: dict[str, Check] = {
     ),
     f"{BIN} notify run": prints(),
     f"{BIN} synth-export --patients 200 --seed 1 export/": prints("200 patients"),
-    f"{BIN} worklist export/ --as-of 2026-11-23 --out wl/": prints("Written to wl"),
+    f"{BIN} worklist export/ --as-of 2026-11-23 --out wl/": writes(
+        "wl/worklist.parquet", b"PAR1", "Written to "
+    ),
     f'{BIN} import export/ --team "Breast oncology team"': prints("Patients: 200 created"),
     f'{BIN} ask "can I have a tooth out on zometa"': prints("jaw"),
     f"{BIN} simulate vicious-cycle --treatment none --treatment denosumab --treatment "

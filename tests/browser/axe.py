@@ -63,3 +63,9 @@ def describe(violations: list[dict[str, Any]]) -> str:
             where = f"{node['target']} {node['html'][:160]}"
             lines.append(f"{v['id']} ({v['impact']}): {v['help']}: {where}")
     return "\n".join(lines)
+
+
+def assert_no_violations(page: Page, where: str) -> None:
+    """axe-core on the page as it is now: no WCAG 2.x A/AA violation, or a message naming them."""
+    violations = run_axe(page)
+    assert not violations, f"axe on {where} ({page.url}):\n{describe(violations)}"

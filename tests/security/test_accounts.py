@@ -313,8 +313,13 @@ def test_sign_in_rotates_the_session(client: TestClient) -> None:
     sign_in(client, "nurse-a")
     after = client.cookies.get("bm_session")
     assert before and after and before != after
+    # Only the old cookie (setting it beside the jar's new one would send both).
+    client.cookies.clear()
     client.cookies.set("bm_session", before)
     assert client.get("/api/session").status_code == 401  # the old one ended
+    client.cookies.clear()
+    client.cookies.set("bm_session", after)
+    assert client.get("/api/session").status_code == 200
 
 
 def test_sign_out_everywhere(db: Database, settings: Settings, people: dict[str, str]) -> None:

@@ -3,7 +3,10 @@ already run, and its script fetches the others one by one from /simulate/arm."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 
 from bonemets.adapters.storage.repository import Database
@@ -11,6 +14,15 @@ from bonemets.config import Settings
 from bonemets.faces.web import simulator
 from bonemets.faces.web.app import create_app
 from bonemets.sim import simulate
+
+
+@pytest.fixture(autouse=True)
+def no_runs_yet() -> Iterator[None]:
+    """Each test starts with no arm run: the cache is per process, and the same test runs once
+    per database in one xdist worker."""
+    simulator._arm_traces.cache_clear()
+    simulator._done.clear()
+    yield
 
 
 def _embedded(text: str, marker: str) -> dict[str, object]:

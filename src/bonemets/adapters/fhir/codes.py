@@ -214,3 +214,15 @@ def unverified_codes() -> list[dict[str, str]]:
                 code = e.get("loinc") or e.get("code", "")
                 out.append({"table": table, "code": code, "display": e.get("display", "")})
     return out
+
+
+# Whole-number answers a symptom may carry (PRO-CTCAE-style answers; UKONS counts), each an item
+# of its own under the symptom, named as in the triage contract.
+SYMPTOM_INTEGERS = (
+    "frequency",
+    "interference",
+    "pain_score",
+    "stools_per_day",
+    "days_without_stool",
+    "vomits_per_day",
+)

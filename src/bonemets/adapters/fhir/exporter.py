@@ -52,6 +52,7 @@ from bonemets.adapters.fhir.codes import (
     ID_RECORD,
     OBS_CATEGORY,
     QUESTIONNAIRE_SYMPTOMS,
+    SYMPTOM_INTEGERS,
     Tables,
     tables,
 )
@@ -677,6 +678,14 @@ class _Exporter:
                 sub.append(
                     {"linkId": "duration_days", "answer": [{"valueDecimal": s.duration_days}]}
                 )
+            for name in SYMPTOM_INTEGERS:
+                value = getattr(s, name)
+                if value is not None:
+                    sub.append({"linkId": name, "answer": [{"valueInteger": value}]})
+            if s.temperature_c is not None:
+                sub.append(
+                    {"linkId": "temperature_c", "answer": [{"valueDecimal": s.temperature_c}]}
+                )
             if s.trend is not None:
                 sub.append(
                     {
@@ -710,6 +719,10 @@ class _Exporter:
             )
         if report.free_text is not None:
             items.append({"linkId": "free_text", "answer": [{"valueString": report.free_text}]})
+        if report.filled_in_by is not None:
+            items.append(
+                {"linkId": "filled_in_by", "answer": [{"valueString": report.filled_in_by}]}
+            )
         res: Json = {
             "resourceType": "QuestionnaireResponse",
             "id": self.rid("symptom-report", i),

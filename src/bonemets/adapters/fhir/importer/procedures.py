@@ -13,6 +13,7 @@ from bonemets.adapters.fhir.codes import (
     CS_TREATMENT,
     EXT_INVASIVE,
     QUESTIONNAIRE_SYMPTOMS,
+    SYMPTOM_INTEGERS,
 )
 from bonemets.adapters.fhir.importer.base import PatientBase
 from bonemets.adapters.fhir.importer.common import (
@@ -172,12 +173,14 @@ class ProcedureReader(PatientBase):
         if "authored" not in res:
             raise Refused("no authored date")
         symptoms: list[Json] = []
-        free_text = None
+        free_text = filled_in_by = None
         for item in res.get("item") or []:
             link = item.get("linkId")
             answers = item.get("answer") or [{}]
             if link == "free_text":
                 free_text = answers[0].get("valueString")
+            elif link == "filled_in_by":
+                filled_in_by = answers[0].get("valueString")
             elif link == "symptom":
                 answer = answers[0]
                 code = (answer.get("valueCoding") or {}).get("code")
@@ -189,8 +192,10 @@ class ProcedureReader(PatientBase):
                         continue
                     if name == "severity":
                         symptom["severity"] = values[0].get("valueInteger")
-                    elif name == "duration_days":
-                        symptom["duration_days"] = values[0].get("valueDecimal")
+                    elif name in ("duration_days", "temperature_c"):
+                        symptom[name] = values[0].get("valueDecimal")
+                    elif name in SYMPTOM_INTEGERS:
+                        symptom[name] = values[0].get("valueInteger")
                     elif name == "trend":
                         symptom["trend"] = (values[0].get("valueCoding") or {}).get("code")
                     elif name == "site":
@@ -204,6 +209,7 @@ class ProcedureReader(PatientBase):
             "date": parse_date(res["authored"], "authored"),
             "symptoms": symptoms,
             "free_text": free_text,
+            "filled_in_by": filled_in_by,
         }
         self.lists["symptom_reports"].append(make(SymptomReport, data))
         return True
