@@ -1,1 +1,0 @@
-"""Adapters at the edge: storage, web, FHIR, Spark. The core never imports them."""

@@ -1,1 +1,0 @@
-"""Drawings shared by more than one face (the web page and the printed care plan)."""

@@ -1,1 +1,0 @@
-"""The clinician web app."""
