@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import load
+from bonemets.core.levels import Level
 from bonemets.core.triage.engine import triage
 from bonemets.core.triage.models import symptom_catalogue
 
@@ -96,3 +97,15 @@ def test_a_reason_carries_its_patient_words() -> None:
     (reason,) = [r for r in run({"code": "bowel_control_loss"}).reasons]
     assert reason.patient_why.startswith("Problems passing urine")
     assert "NICE" not in reason.patient_why
+
+
+def test_answers_raise_only_a_symptom_reported_present() -> None:
+    """Severity 0 says the symptom is absent: its answers do not make it present (mild nausea
+    would be self-care advice, lower than "nothing reported"). Given as present, a 9/10 pain
+    score reads as very severe."""
+    absent = run({"code": "bone_pain", "severity": 0, "pain_score": 9, "interference": 4})
+    assert absent.level == run({"code": "bone_pain", "severity": 0}).level == Level.ROUTINE
+    assert absent.reasons == []
+    present = run({"code": "bone_pain", "severity": 1, "pain_score": 9})
+    assert "severity 4" in " ".join(b for r in present.reasons for b in r.because)
+    assert present.level.rank > absent.level.rank

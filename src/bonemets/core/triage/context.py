@@ -116,8 +116,12 @@ def _pain_bands() -> tuple[tuple[int, int, int], ...]:
 
 def read_severity(symptom: Symptom) -> int:
     """The severity the rules see: the highest of the severity given, the interference and the
-    pain score's band (knowledge/pro_ctcae.toml). The PRO-CTCAE answers only ever raise it."""
+    pain score's band (knowledge/pro_ctcae.toml). The PRO-CTCAE answers only ever raise it, and
+    only for a symptom reported present: severity 0 says the symptom is absent, and answers that
+    made it present (mild) could turn "nothing reported" (routine) into mild self-care advice."""
     severity = symptom.severity
+    if severity == 0:
+        return 0
     if symptom.interference is not None:
         severity = max(severity, symptom.interference)
     if symptom.pain_score is not None:
