@@ -33,7 +33,7 @@ from bonemets.service import accounts, care, filing
 from tests.notify_servers import Mailbox, smtp_server
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ViewportSize
+    from playwright.sync_api import Browser, BrowserContext, ViewportSize
     from sqlalchemy.orm import Session
 
 TODAY = dt.date(2026, 11, 23)
@@ -291,6 +291,24 @@ def browser() -> Iterator[Browser]:
         chromium = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def desktop(browser: Browser, site: Site) -> Iterator[BrowserContext]:
+    """A clinician's desk (1280x860)."""
+    context = browser.new_context(base_url=site.base_url, viewport=DESKTOP)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, site: Site) -> Iterator[BrowserContext]:
+    """A patient's or carer's phone (390x844, touch)."""
+    context = browser.new_context(
+        base_url=site.base_url, viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    yield context
+    context.close()
 
 
 @pytest.fixture(scope="session")

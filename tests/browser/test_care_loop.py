@@ -11,30 +11,12 @@ worklist, the alert, and the e-mail the care team's real SMTP server received.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from email.message import EmailMessage
 
-import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, TEAM_EMAIL, TODAY, Site
+from tests.browser.conftest import TEAM_EMAIL, TODAY, Site
 from tests.browser.test_journeys import sign_in, tick
-
-
-@pytest.fixture
-def desktop(browser: Browser, site: Site) -> Iterator[BrowserContext]:
-    context = browser.new_context(base_url=site.base_url, viewport=DESKTOP)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def phone(browser: Browser, site: Site) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        base_url=site.base_url, viewport=PHONE, is_mobile=True, has_touch=True
-    )
-    yield context
-    context.close()
 
 
 def mail_about(site: Site, mrn: str, count: int = 1) -> list[EmailMessage]:

@@ -14,14 +14,14 @@ from __future__ import annotations
 import os
 import re
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.axe import describe, run_axe
-from tests.browser.conftest import DESKTOP, PHONE, Site
+from tests.browser.conftest import PHONE, Site
 from tests.browser.test_journeys import assert_no_sideways_scroll, open_patient, sign_in
 
 TTFB_TARGET_MS = 200
@@ -34,22 +34,6 @@ TIMING_JS = """() => {
           transferred: performance.getEntriesByType("resource")
                          .reduce((sum, r) => sum + (r.transferSize || 0), n.transferSize || 0)};
 }"""
-
-
-@pytest.fixture
-def desktop(browser: Browser, site: Site) -> Iterator[BrowserContext]:
-    context = browser.new_context(base_url=site.base_url, viewport=DESKTOP)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def phone(browser: Browser, site: Site) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        base_url=site.base_url, viewport=PHONE, is_mobile=True, has_touch=True
-    )
-    yield context
-    context.close()
 
 
 def _worklist(page: Page, site: Site) -> None:

@@ -5,34 +5,14 @@ the reply; the patient's daughter signs in with her own account and checks in fo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import BrowserContext, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, Site
+from tests.browser.conftest import Site
 from tests.browser.test_journeys import assert_no_sideways_scroll, sign_in, tick
 
 QUESTION = "Can I have my flu jab the same week as my infusion?"
 ANSWER = "Yes, a flu jab is fine that week. See you on Tuesday."
-
-
-@pytest.fixture
-def phone(browser: Browser, site: Site) -> Iterator[BrowserContext]:
-    """The patient's or carer's phone."""
-    context = browser.new_context(
-        base_url=site.base_url, viewport=PHONE, is_mobile=True, has_touch=True
-    )
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def desktop(browser: Browser, site: Site) -> Iterator[BrowserContext]:
-    """The nurse's desk."""
-    context = browser.new_context(base_url=site.base_url, viewport=DESKTOP)
-    yield context
-    context.close()
 
 
 def test_a_message_exchange_at_phone_size(

@@ -7,9 +7,7 @@ with no WCAG 2.x A/AA violation.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.axe import assert_no_violations
@@ -20,15 +18,6 @@ ZOOMED = {"width": 195, "height": 422}  # a 390x844 phone at 200% zoom, in CSS p
 CLINICIAN_WORDS = re.compile(
     r"NICE|CTCAE|MRI|seed:|nice-|\[U\]|\[P\]|unverified|project policy|mscc\.|_pain|_urine|10\*9"
 )
-
-
-@pytest.fixture
-def phone(browser: Browser, site: Site) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        base_url=site.base_url, viewport=PHONE, is_mobile=True, has_touch=True
-    )
-    yield context
-    context.close()
 
 
 def focusables_before(page: Page, selector: str) -> list[str]:
