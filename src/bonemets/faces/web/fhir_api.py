@@ -10,7 +10,7 @@ it is configured with; /fhir/.well-known/smart-configuration is the SMART discov
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Request
@@ -22,7 +22,7 @@ from bonemets import ENGINE_VERSION
 from bonemets.faces.web.bearer import FhirAuthError, fhir_access
 from bonemets.faces.web.deps import Context
 from bonemets.service import fhir_search
-from bonemets.service.fhir_search import READABLE, SearchError, outcome, params_of
+from bonemets.service.fhir_search import READABLE, Access, SearchError, outcome, params_of
 
 FHIR_JSON = "application/fhir+json"
 # When what this server supports last changed (CapabilityStatement.date).
@@ -224,8 +224,11 @@ def _accepts_json(request: Request) -> bool:
     )
 
 
-@router.get("/{rtype}/{rid}")
-async def read(request: Request, rtype: str, rid: str) -> Response:
+async def _caller(
+    request: Request, rtype: str, what: Literal["reading", "searching"]
+) -> Access | Response:
+    """Who asks, when they may read or search `rtype` here; else the refusal to send (404 for a
+    type not served, 406 for a format, 401 without valid credentials, 403 outside the scopes)."""
     if rtype not in READABLE:
         return problem(404, "not-supported", f"{rtype} is not served here")
     if not _accepts_json(request):
@@ -234,8 +237,17 @@ async def read(request: Request, rtype: str, rid: str) -> Response:
         access = await fhir_access(request)
     except FhirAuthError as exc:
         return _refused(exc)
-    if not access.may_read(rtype):
-        return problem(403, "forbidden", f"the token's scopes do not allow reading {rtype}")
+    allowed = access.may_read(rtype) if what == "reading" else access.may_search(rtype)
+    if not allowed:
+        return problem(403, "forbidden", f"the token's scopes do not allow {what} {rtype}")
+    return access
+
+
+@router.get("/{rtype}/{rid}")
+async def read(request: Request, rtype: str, rid: str) -> Response:
+    access = await _caller(request, rtype, "reading")
+    if isinstance(access, Response):
+        return access
     ctx: Context = request.app.state.ctx
     found = await run_in_threadpool(
         fhir_search.read, ctx.db, access, rtype, rid, mrn_system=ctx.settings.ehr_mrn_system
@@ -247,16 +259,9 @@ async def read(request: Request, rtype: str, rid: str) -> Response:
 
 @router.get("/{rtype}")
 async def search(request: Request, rtype: str) -> Response:
-    if rtype not in READABLE:
-        return problem(404, "not-supported", f"{rtype} is not served here")
-    if not _accepts_json(request):
-        return problem(406, "not-supported", "only FHIR JSON is served")
-    try:
-        access = await fhir_access(request)
-    except FhirAuthError as exc:
-        return _refused(exc)
-    if not access.may_search(rtype):
-        return problem(403, "forbidden", f"the token's scopes do not allow searching {rtype}")
+    access = await _caller(request, rtype, "searching")
+    if isinstance(access, Response):
+        return access
     try:
         q = fhir_search.parse(rtype, request.query_params.multi_items(), strict=_strict(request))
     except SearchError as exc:
