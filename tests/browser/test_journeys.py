@@ -243,7 +243,9 @@ def test_recording_a_dose_moves_the_next_due_date(desktop: BrowserContext, site:
     form.get_by_label("Dose (mg)").fill("3.5")
     form.get_by_label("Route").select_option("iv")
     form.get_by_role("button", name="Record dose").click()
-    expect(nurse.locator(".flash")).to_have_text(
+    # The flash may go on to say an alert was opened: the session's site is shared, and a test
+    # run before this one in the same worker may have left a red flag open on this patient.
+    expect(nurse.locator(".flash")).to_contain_text(
         f"Saved bma dose. Next dose due {expected.isoformat()}."
     )
     expect(nurse.locator("#next-due")).to_have_text(expected.isoformat())
