@@ -467,6 +467,9 @@ def run_spark(
         for _, (st, probs) in out.filter(lambda x: x[0] == "stats").collect():
             stats.add(st)
             problems += probs
+    # Executors that registered after the first one (a busy worker is slower to start its JVM)
+    # took part in the jobs too: the count reported is the one at the end, not the first seen.
+    executors = max(executors, _executors(spark))
     rows_rdd = out.filter(lambda x: x[0] == "row").map(lambda x: x[1]).sortBy(sort_key, True, n)
     number_lines(problems, counts)
     problems.sort(key=Problem.sort_key)
