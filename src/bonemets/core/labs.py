@@ -6,9 +6,10 @@ separately defined and are not exact conversions of each other.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import check_source_ids, load
@@ -160,6 +161,41 @@ def _criterion(name: str) -> _Criterion:
 
 
 @cache
+class Measured(Protocol):
+    """A lab value with an optional date: the record's labs and the triage contract's alike."""
+
+    @property
+    def date(self) -> dt.date | None: ...
+
+    @property
+    def value(self) -> float: ...
+
+
+M = TypeVar("M", bound=Measured)
+
+
+@cache
+def albumin_pairing_window() -> dt.timedelta:
+    """How long before a calcium an albumin may still correct it (knowledge/labs.toml)."""
+    return dt.timedelta(days=int(load("labs")["albumin_pairing_days"]))
+
+
+def albumin_for(calcium: Measured, albumins: list[M]) -> M | None:
+    """The albumin to correct `calcium` with: the same day's (the lowest, which gives the higher
+    corrected value), else the latest within the pairing window before it. Undated values pair
+    only with undated ones. Triage and the patient's own results both pair through here."""
+    if calcium.date is None:
+        undated = [a for a in albumins if a.date is None]
+        return min(undated, key=lambda a: a.value) if undated else None
+    day = calcium.date
+    same_day = [a for a in albumins if a.date == day]
+    if same_day:
+        return min(same_day, key=lambda a: a.value)
+    window = albumin_pairing_window()
+    before = [a for a in albumins if a.date is not None and day - window <= a.date < day]
+    return max(before, key=lambda a: a.date or dt.date.min) if before else None
+
+
 def default_limits(code: str, unit: str, sex: Sex | None) -> tuple[float, float] | None:
     """The default reference range of `code` in `unit`, or None when the project has none.
 

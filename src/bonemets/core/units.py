@@ -99,3 +99,24 @@ def check_plausible(code: str, value: float, unit: str, field: str = "value") ->
             f"{from_canonical(code, low, unit):.4g}-{from_canonical(code, high, unit):.4g} {unit}"
             f"{hint}; check the value and its unit",
         )
+
+
+# --- Unit systems: how a person chose to see results (knowledge/labs.toml [unit_systems]) --------
+
+DEFAULT_UNIT_SYSTEM = "si"
+
+
+@cache
+def unit_systems() -> dict[str, dict[str, Any]]:
+    """Each unit system's label and the unit it shows for each analyte that has several."""
+    table: dict[str, dict[str, Any]] = load("labs")["unit_systems"]
+    return table
+
+
+def unit_in_system(code: str, system: str) -> str:
+    """The unit `code` is shown in under `system` (an analyte with one unit: that unit)."""
+    if system not in unit_systems():
+        known = list(unit_systems())
+        raise InputError("unit_system", f"unknown unit system {system!r}; expected one of {known}")
+    chosen: str | None = unit_systems()[system]["units"].get(code)
+    return chosen if chosen is not None else analyte(code)["canonical_unit"]

@@ -9,7 +9,14 @@ from functools import cache
 from typing import Protocol, TypeVar
 
 from bonemets.core.knowledge import load
-from bonemets.core.labs import Grade, Sex, corrected_calcium, ctcae_grade
+from bonemets.core.labs import (
+    Grade,
+    Sex,
+    albumin_for,
+    albumin_pairing_window,
+    corrected_calcium,
+    ctcae_grade,
+)
 from bonemets.core.triage.models import Lab, LabFinding, Symptom, TriageInput
 
 FLU_LIKE_WINDOW_DAYS = 3  # "within 3 days after a bone-modifying-agent dose" (triage contract)
@@ -276,7 +283,7 @@ def _interpret(ctx: Context, labs: list[Lab], *, patient: bool) -> None:
             value, label, note, inputs = lab.value, code.replace("_", " "), None, ""
             shown_code = code
             if code == "calcium_total":
-                albumin = _albumin_for(lab, albumins)
+                albumin = albumin_for(lab, albumins)
                 if albumin is None:
                     label = "total calcium (uncorrected)"
                     note = "no albumin given: graded uncorrected (corrected calcium may be higher)"
@@ -375,7 +382,7 @@ def _read(labs: Sequence[_Dated]) -> set[int]:
         days = {x.date for x in labs if _READ_GROUP.get(x.code) == "calcium" and x.date}
     else:
         days = {latest["calcium"]} if "calcium" in latest else set()
-    window = _pairing_window()
+    window = albumin_pairing_window()
     out: set[int] = set()
     for lab in labs:
         group = _READ_GROUP.get(lab.code)
@@ -387,26 +394,3 @@ def _read(labs: Sequence[_Dated]) -> set[int]:
         if current or pairs:
             out.add(id(lab))
     return out
-
-
-@cache
-def _pairing_window() -> dt.timedelta:
-    """How long before a calcium an albumin may still correct it (knowledge/labs.toml)."""
-    return dt.timedelta(days=int(load("labs")["albumin_pairing_days"]))
-
-
-def _albumin_for(calcium: Lab, albumins: list[Lab]) -> Lab | None:
-    """The albumin to correct `calcium` with: the same day's (the lowest, which gives the higher
-    corrected value), else the latest within the pairing window before it. Undated values pair
-    only with undated ones."""
-    if calcium.date is None:
-        undated = [a for a in albumins if a.date is None]
-        return min(undated, key=lambda a: a.value) if undated else None
-    same_day = [a for a in albumins if a.date == calcium.date]
-    if same_day:
-        return min(same_day, key=lambda a: a.value)
-    window = _pairing_window()
-    before = [
-        a for a in albumins if a.date is not None and calcium.date - window <= a.date < calcium.date
-    ]
-    return max(before, key=lambda a: a.date or dt.date.min) if before else None
