@@ -30,6 +30,8 @@ class Settings:
                             cookie is Secure and HSTS is sent
     BONEMETS_TEAM_CONTACTS  the team's numbers ("Label: number; ..."): the care plan, and
                             tap-to-call links on the patient's emergency screen
+    BONEMETS_UNIT_SYSTEM    the units results are shown in until a person chooses on their account
+                            page: si (mmol/L, umol/L; the default) or conventional (mg/dL, ng/mL)
 
     Notifications (see README, "Alerts and notifications"): alerts at or above
     BONEMETS_NOTIFY_LEVEL (default urgent) go to every configured channel.
@@ -109,6 +111,7 @@ class Settings:
     fixed_today: dt.date | None = None  # tests and recorded demos pin "today"
     # The care team's contact numbers for the printed care plan ("Label: number; ...").
     team_contacts: str = ""
+    unit_system: str = "si"  # knowledge/labs.toml [unit_systems]
     notify_level: str = "urgent"
     smtp_url: str = ""
     mail_from: str = "bonemets@localhost"
@@ -143,6 +146,13 @@ class Settings:
             object.__setattr__(
                 self, "database_url", f"sqlite:///{self.data_dir / 'bonemets.sqlite3'}"
             )
+        from bonemets.core.units import unit_systems
+
+        if self.unit_system not in unit_systems():
+            raise ValueError(
+                f"BONEMETS_UNIT_SYSTEM={self.unit_system!r}: expected one of "
+                + ", ".join(unit_systems())
+            )
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
 
     @classmethod
@@ -155,6 +165,7 @@ class Settings:
             "escalate_minutes": float(env.get("BONEMETS_ESCALATE_MINUTES", "30")),
             "secure_cookies": env.get("BONEMETS_SECURE_COOKIES", "1") != "0",
             "team_contacts": env.get("BONEMETS_TEAM_CONTACTS", ""),
+            "unit_system": env.get("BONEMETS_UNIT_SYSTEM", "si").strip() or "si",
             "public_url": env.get("BONEMETS_PUBLIC_URL", "http://localhost:8000"),
             "trusted_proxies": env.get("BONEMETS_TRUSTED_PROXIES", "").strip(),
             "idle_minutes": float(env.get("BONEMETS_IDLE_MINUTES", "30")),

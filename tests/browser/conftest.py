@@ -54,6 +54,7 @@ UX_PATIENTS = {
     "kate": "pat-kate",
     "zoe": "pat-zoe",
     "ivy": "pat-ivy",
+    "nora": "pat-nora",
 }
 
 # Secure messages and a carer (issue 20): a team of its own, so other journeys' worklists stay

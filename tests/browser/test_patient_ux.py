@@ -278,9 +278,47 @@ def test_axe_finds_nothing_on_any_page_a_patient_sees(phone: BrowserContext) -> 
     )
     assert soon == "rgb(138, 90, 0)", soon  # #8a5a00: 5.9:1 on white (was 3.25:1)
     page.reload()
-    for path in ["/portal", "/portal/check-in", "/portal/calendar", "/account", "/learn"]:
+    for path in ["/portal", "/portal/check-in", "/portal/calendar", "/portal/results", "/account",
+                 "/learn"]:  # fmt: skip
         page.goto(path)
         assert_no_violations(page, path)
     page.goto("/learn")
     page.locator("main a[href^='/learn/']").first.click()
     assert_no_violations(page, "an article")
+
+
+def test_my_symptoms_and_results_in_the_units_i_choose(phone: BrowserContext) -> None:
+    """Nora's record (the calm example): creatinine 1.0 mg/dL on 20 September and 0.9 mg/dL on
+    20 November (88 and 79.6 umol/L); calcium 2.35 mmol/L with albumin 40 g/L (adjusted: 2.35)."""
+    page = sign_in(phone, "nora")
+    page.goto("/portal/check-in")
+    tick(page, "Pain in a bone")
+    page.get_by_role("button", name="Next").click()
+    bone = page.locator("#s-bone_pain")
+    bone.get_by_label("Mild", exact=True).check()
+    bone.locator(".pain-score").get_by_label("4", exact=True).check()
+    page.get_by_role("button", name="Send to my care team").click()
+    expect(page).to_have_url(re.compile(r"/portal/reports/\d+$"))
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My results").click()
+    expect(page).to_have_url(re.compile(r"/portal/results$"))
+    assert_no_violations(page, "my symptoms and results")
+    assert_no_sideways_scroll(page, "my symptoms and results")
+    grid = page.get_by_role("region", name="How bad each symptom was at each check-in")
+    expect(grid.get_by_role("row", name=re.compile("Pain in a bone"))).to_contain_text("Mild")
+    expect(page.get_by_role("img", name=re.compile("My pain score"))).to_be_visible()
+    kidney = page.locator("article.result", has_text="Kidney test")
+    expect(kidney).to_contain_text("Latest: 79.6 µmol/L on Friday 20 November")
+    chart = kidney.get_by_role("img", name="Kidney test (creatinine) over time, in µmol/L")
+    expect(chart).to_be_visible()
+    assert chart.bounding_box()["width"] > 300  # type: ignore[index]  # fills a phone's card
+    page.get_by_label("Show my results in").select_option("conventional")
+    page.get_by_role("button", name="Show", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("units you chose")
+    kidney = page.locator("article.result", has_text="Kidney test")
+    expect(kidney).to_contain_text("Latest: 0.9 mg/dL")
+    kidney.get_by_text("All 2 results").click()
+    expect(kidney.locator("table.results tbody tr")).to_have_count(2)
+    expect(kidney.locator("table.results tbody tr").last).to_contain_text("1 mg/dL")
+    calcium = page.locator("article.result", has_text="Calcium")
+    expect(calcium).to_contain_text("Latest: 9.42 mg/dL")  # 2.35 / 0.249501
+    assert_no_violations(page, "my results in mg/dL")

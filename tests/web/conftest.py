@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -105,3 +106,20 @@ def people(db: Database) -> dict[str, str]:
             )
         accounts.create_user(s, username="admin", password=PASSWORD, role="admin")
     return {"a": "pat-a", "b": "pat-b"}
+
+
+@pytest.fixture
+def client(db: Database, settings: Settings, people: dict[str, str]) -> Iterator[TestClient]:
+    """The app on the test database, with the two teams of `people`."""
+    from bonemets.faces.web.app import create_app
+
+    with TestClient(create_app(settings, db)) as c:
+        yield c
+
+
+def sign_in(client: TestClient, username: str) -> str:
+    """Sign in through the API; the session's CSRF token."""
+    response = client.post("/api/session", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["csrf_token"]
+    return token

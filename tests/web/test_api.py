@@ -14,20 +14,13 @@ from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
 from bonemets.faces.web.app import create_app
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, sign_in
 
 
 @pytest.fixture
 def app_client(db: Database, settings: Settings, people: dict[str, str]) -> Iterator[TestClient]:
     with TestClient(create_app(settings, db)) as client:
         yield client
-
-
-def sign_in(client: TestClient, username: str) -> str:
-    response = client.post("/api/session", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    token: str = response.json()["csrf_token"]
-    return token
 
 
 # Every route that reads or writes a patient's record, as (method, path template, body).

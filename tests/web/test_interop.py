@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from bonemets.adapters.storage.records import canonical
 from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
 from bonemets.faces.cli.main import app as cli
-from bonemets.faces.web.app import create_app
 from bonemets.service.interop import import_resources
 from tests.web.conftest import PASSWORD, example_record
 
@@ -67,12 +65,6 @@ def test_a_malformed_resource_is_refused_alone(db: Database, settings: Settings)
             return int(s.scalar(query) or 0)
 
     assert stored("imp-bad") == stored("imp-good") - 1
-
-
-@pytest.fixture
-def client(db: Database, settings: Settings, people: dict[str, str]) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db)) as c:
-        yield c
 
 
 def login(client: TestClient, name: str) -> None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 from icalendar import Calendar
 
@@ -17,22 +15,8 @@ from bonemets.config import Settings
 from bonemets.education.calendar import calendar_ics, next_check_in
 from bonemets.education.patient_words import patient_date
 from bonemets.education.plan import PlanItem
-from bonemets.faces.web.app import create_app
 from bonemets.faces.web.pages import patient_result_text
-from tests.web.conftest import PASSWORD
-
-
-@pytest.fixture
-def client(db: Database, settings: Settings, people: dict[str, str]) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db)) as c:
-        yield c
-
-
-def sign_in(client: TestClient, username: str) -> str:
-    response = client.post("/api/session", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    token: str = response.json()["csrf_token"]
-    return token
+from tests.web.conftest import sign_in
 
 
 def draft(db: Database, patient_id: str) -> t.CheckInDraft | None:

@@ -24,19 +24,11 @@ from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
 from bonemets.core.pathway import assess
 from bonemets.core.record import Lab, SymptomReport
-from bonemets.faces.web.app import create_app
 from bonemets.service import care, filing
-from tests.web.conftest import TODAY
-from tests.web.test_api import sign_in
+from tests.web.conftest import TODAY, sign_in
 from tests.web.test_care import EMERGENCY, user
 
 CALM = {"symptoms": [{"code": "fatigue", "severity": 1}]}
-
-
-@pytest.fixture
-def client(db: Database, settings: Settings, people: dict[str, str]) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db)) as c:
-        yield c
 
 
 def stored_record(db: Database, patient_id: str) -> dict[str, Any]:

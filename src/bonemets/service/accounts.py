@@ -318,6 +318,22 @@ def enable_totp(s: Session, user: t.User, secret: str, code: str) -> None:
     repo.audit(s, user=user, action="totp_enabled", what=f"second factor for {user.username!r}")
 
 
+def set_unit_system(s: Session, user: t.User, system: str) -> None:
+    """The units this person reads results in (their own choice; audited like every change to
+    an account)."""
+    from bonemets.core.units import unit_systems
+
+    if system not in unit_systems():
+        raise AccountError("unit_system", f"unknown units {system!r}")
+    user.unit_system = system
+    repo.audit(s, user=user, action="units_chosen", what=f"units {system} for {user.username!r}")
+
+
+def units_of(settings: Settings, user: t.User) -> str:
+    """The unit system `user` reads results in: their choice, else the deployment's."""
+    return user.unit_system or settings.unit_system
+
+
 def disable_totp(s: Session, user: t.User) -> None:
     user.totp_secret = None
     user.totp_last_step = None

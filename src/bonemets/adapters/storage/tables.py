@@ -68,6 +68,9 @@ class User(Base):
     # a code was accepted for (a code is good once).
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # The units this person reads results in (knowledge/labs.toml [unit_systems]); None: the
+    # deployment's default.
+    unit_system: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class Patient(Base):

@@ -31,6 +31,7 @@ from bonemets.faces.web import (
     pages,
     simulator,
     smart,
+    trends,
 )
 from bonemets.faces.web.assets import default_assets
 from bonemets.faces.web.assets import response_for as assets_response
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(learn.router)
     app.include_router(calendar_routes.router)  # the patient's calendar link and feed
     app.include_router(messages.router)
+    app.include_router(trends.router)  # the patient's symptoms and results over time
     app.include_router(simulator.router)
     # CDS Hooks 2.0 for EHRs: /cds-services (works on prefetch and the EHR's FHIR server only)
     app.include_router(cds_router)

@@ -163,7 +163,8 @@ def flash_url(settings: Settings, path: str, message: str, anchor: str = "") -> 
     show the message in that section, where the user is)."""
     fields = {"flash": message, "fs": _flash_signature(settings, message)}
     query = urlencode({**fields, "at": anchor} if anchor else fields)
-    return f"{path}?{query}" + (f"#{anchor}" if anchor else "")
+    joiner = "&" if "?" in path else "?"  # a path that has a query keeps it
+    return f"{path}{joiner}{query}" + (f"#{anchor}" if anchor else "")
 
 
 def read_flash(settings: Settings, message: str | None, signature: str | None) -> str | None:

@@ -54,7 +54,14 @@ def _patient_date(page: Any, value: Any) -> str:
     return patient_words.patient_date(value, page.get("today"))
 
 
+@pass_context
+def _short_date(page: Any, value: Any) -> str:
+    """'Tue 8 Dec' for table headers and chart axes (the year when it is not this year's)."""
+    return patient_words.short_date(value, page.get("today"))
+
+
 templates.env.filters["pdate"] = _patient_date
+templates.env.filters["sdate"] = _short_date
 templates.env.filters["site_words"] = patient_words.site_words
 templates.env.filters["feature_words"] = patient_words.feature_words
 templates.env.filters["unit_words"] = patient_words.unit_words
