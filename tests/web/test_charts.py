@@ -69,6 +69,41 @@ def test_corrected_calcium_in_mmol_l() -> None:
     assert axis_of(fig, ca)["title"]["text"] == "Calcium, corrected (mmol/L)"
 
 
+def test_calcium_and_creatinine_in_the_readers_conventional_units() -> None:
+    labs = [*CALCIUM_LABS, lab("creatinine", 132.6, "umol/L", "2026-11-20")]
+    fig = timeline_figure(record(labs=labs), AS_OF, "conventional")
+    ca = trace(fig, "Corrected calcium")
+    # 9.48 mg/dL as measured; 3.05 mmol/L / 0.249501 = 12.22 mg/dL.
+    assert ca["y"] == [pytest.approx(9.48, abs=1e-3), pytest.approx(3.05 / 0.249501, abs=1e-3)]
+    assert axis_of(fig, ca)["title"]["text"] == "Calcium, corrected (mg/dL)"
+    band = trace(fig, "Calcium normal range (default)")
+    assert band["y"] == [10.4, 10.4]
+    lines = [s for s in fig["layout"]["shapes"] if s.get("yref") == band["yaxis"]]
+    assert sorted(s["label"]["text"] for s in lines) == ["CTCAE G2 > 11.5", "CTCAE G3 > 12.5"]
+    creat = trace(fig, "Creatinine")
+    assert creat["y"] == [pytest.approx(1.5)] and "mg/dL" in creat["hovertemplate"]
+    assert axis_of(fig, creat)["title"]["text"] == "Creatinine (mg/dL)"
+
+
+@pytest.mark.parametrize(
+    ("albumin_day", "corrected"), [("2026-11-13", True), ("2026-11-12", False)]
+)
+def test_an_albumin_up_to_seven_days_before_corrects_as_in_triage(
+    albumin_day: str, corrected: bool
+) -> None:
+    labs = [
+        lab("calcium_total", 2.30, "mmol/L", "2026-11-20"),
+        lab("albumin", 30, "g/L", albumin_day),
+    ]
+    fig = timeline_figure(record(labs=labs), AS_OF)
+    if corrected:
+        ca = trace(fig, "Corrected calcium")
+        assert ca["y"] == [pytest.approx(2.50)]
+        assert f"(albumin of {albumin_day})" in ca["customdata"][0]
+    else:
+        assert trace(fig, "Total calcium, uncorrected")["y"] == [pytest.approx(2.30)]
+
+
 def test_calcium_normal_band_and_ctcae_lines() -> None:
     fig = timeline_figure(record(labs=CALCIUM_LABS), AS_OF)
     band = trace(fig, "Calcium normal range (default)")

@@ -113,7 +113,12 @@ def test_clinicians_have_no_portal_results_page(client: TestClient) -> None:
 
 def test_a_clinician_chooses_units_too_and_bad_choices_are_refused(client: TestClient) -> None:
     csrf = sign_in(client, "nurse-a")
+    assert "Calcium, corrected (mmol/L)" in client.get("/patients/pat-a").text
     assert choose(client, csrf, "conventional", "/account").startswith("/account?flash=")
+    # The patient page's timeline follows the clinician's choice; the account page shows it.
+    page = client.get("/patients/pat-a").text
+    assert "Calcium, corrected (mg/dL)" in page and "Creatinine (mg/dL)" in page
+    assert 'value="conventional" selected' in client.get("/account").text
     bad = client.post(
         "/account/units", data={"csrf_token": csrf, "unit_system": "imperial"},
         follow_redirects=False,
@@ -124,3 +129,12 @@ def test_a_clinician_chooses_units_too_and_bad_choices_are_refused(client: TestC
         assert choose(client, csrf, "si", target).startswith("/account?flash=")
     no_csrf = client.post("/account/units", data={"unit_system": "si"}, follow_redirects=False)
     assert no_csrf.status_code in (400, 403)
+
+
+def test_the_check_in_offers_blood_tests_in_the_chosen_units(client: TestClient) -> None:
+    csrf = sign_in(client, "user-a")
+    choose(client, csrf, "conventional")
+    client.post("/portal/check-in", data={"csrf_token": csrf, "symptom": "fatigue"})
+    page = client.get("/portal/check-in/details").text
+    assert '<option value="mg/dL" selected>' in page.split('id="lab-calcium_total-unit"')[1]
+    assert '<option value="g/dL" selected>' in page.split('id="lab-albumin-unit"')[1]

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from bonemets.adapters.storage import repository as repo
+from bonemets.education.trends import unit_system_choices
 from bonemets.faces.web.deps import (
     CSRF_FIELD,
     DEVICE_COOKIE,
@@ -195,7 +196,8 @@ def _account_page(
     return render(
         request, "account.html", status, who=who, sessions=sessions, flash=flash, error=error,
         enrol=enrol, may_totp=who.user.role in accounts.TOTP_ROLES,
-        current=accounts.session_hash(who.token),
+        current=accounts.session_hash(who.token), unit_choices=unit_system_choices(),
+        unit_system=accounts.units_of(ctx.settings, who.user),
     )  # fmt: skip
 
 

@@ -8,14 +8,17 @@ Panels share one date axis and appear only when they have data, top to bottom:
 
 - events: bone-modifying-agent doses (vertical ticks, also faint dotted lines down the panels) and
   imaging (diamonds);
-- corrected calcium in mmol/L, against the normal range and the CTCAE v5 grade 2 and 3 limits;
-- creatinine (umol/L) against its upper limit, with Cockcroft-Gault clearance (mL/min) on a
+- corrected calcium, against the normal range and the CTCAE v5 grade 2 and 3 limits;
+- creatinine against its upper limit, with Cockcroft-Gault clearance (mL/min) on a
   second axis where age and weight are on record (never guessed; unknown sex takes the core's
   female factor and says so);
 - alkaline phosphatase against its upper limit;
 - tumour markers (CA 15-3, CA 27.29 in U/mL; CEA in ng/mL on a second axis when both kinds).
 
-Nothing dated after `as_of` is shown: the record is first cut with ``Record.as_of``.
+Calcium and creatinine are drawn in the units of the reader's unit system (mmol/L and umol/L, or
+mg/dL: knowledge/labs.toml [unit_systems]); a total calcium is corrected with the albumin triage
+pairs with it (``core.labs.albumin_for``). Nothing dated after `as_of` is shown: the record is
+first cut with ``Record.as_of``.
 """
 
 from __future__ import annotations
@@ -32,11 +35,11 @@ import orjson
 from bonemets.core.bounds import EARLIEST_DATE
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import load
-from bonemets.core.labs import Sex, corrected_calcium, ctcae_grade, default_limits
+from bonemets.core.labs import Sex, albumin_for, corrected_calcium, ctcae_grade, default_limits
 from bonemets.core.pathway.facts import age_on, latest_weight
 from bonemets.core.record import Lab, Record
 from bonemets.core.renal import cockcroft_gault
-from bonemets.core.units import convert
+from bonemets.core.units import DEFAULT_UNIT_SYSTEM, convert, unit_in_system
 
 __all__ = ["PLOTLY_CONFIG", "figure_json", "plotly_js_path", "plotly_js_version", "timeline_figure"]
 
@@ -396,19 +399,19 @@ def _events(rec: Record) -> _Panel | None:
 @dataclass(frozen=True, slots=True)
 class _CalciumPoint:
     day: dt.date
-    mmol: float  # corrected (or, for the uncorrected series, total) calcium in mmol/L
-    low: float | None  # normal range in mmol/L
+    value: float  # corrected (or, for the uncorrected series, total) calcium in the panel's unit
+    low: float | None  # normal range in the panel's unit
     high: float | None
     limit_from: str
     text: str
 
 
-def _calcium_limits(lab: Lab, sex: Sex | None) -> tuple[float | None, float | None, str]:
+def _calcium_limits(lab: Lab, sex: Sex | None, unit: str) -> tuple[float | None, float | None, str]:
     if lab.lower_limit is not None and lab.upper_limit is not None:
-        low = convert(lab.code, lab.lower_limit, lab.unit, "mmol/L")
-        high = convert(lab.code, lab.upper_limit, lab.unit, "mmol/L")
+        low = convert(lab.code, lab.lower_limit, lab.unit, unit)
+        high = convert(lab.code, lab.upper_limit, lab.unit, unit)
         return _r(low), _r(high), "laboratory"
-    default = default_limits("calcium_corrected", "mmol/L", sex)
+    default = default_limits("calcium_corrected", unit, sex)
     if default is None:
         return None, None, "none"
     return default[0], default[1], "default"
@@ -443,52 +446,53 @@ def _grade_text(value: float, unit: str, lab: Lab, sex: Sex | None) -> str:
 
 
 def _calcium_points(
-    rec: Record, sex: Sex | None
+    rec: Record, sex: Sex | None, unit: str
 ) -> tuple[list[_CalciumPoint], list[_CalciumPoint]]:
-    """(corrected, uncorrected) calcium points, oldest first.
+    """(corrected, uncorrected) calcium points in `unit`, oldest first.
 
-    Corrected: the laboratory's corrected calcium, else total calcium corrected with an albumin of
-    the same day. Total calcium without a same-day albumin goes, uncorrected, to the second list.
+    Corrected: the laboratory's corrected calcium, else total calcium corrected with the albumin
+    triage pairs with it (the same day's, else one up to `albumin_pairing_days` before). Total
+    calcium without one goes, uncorrected, to the second list.
     """
-    albumin: dict[dt.date, Lab] = {}
-    for lab in rec.labs:
-        if lab.code == "albumin":
-            albumin[lab.date] = lab  # the last one of the day in record order
+    albumins = [lab for lab in rec.labs if lab.code == "albumin"]
     reported = {lab.date for lab in rec.labs if lab.code == "calcium_corrected"}
     corrected: list[_CalciumPoint] = []
     uncorrected: list[_CalciumPoint] = []
     for lab in sorted(rec.labs, key=lambda x: x.date):
         if lab.code == "calcium_corrected":
-            low, high, limit_from = _calcium_limits(lab, sex)
-            mmol = convert(lab.code, lab.value, lab.unit, "mmol/L")
+            low, high, limit_from = _calcium_limits(lab, sex, unit)
+            value = convert(lab.code, lab.value, lab.unit, unit)
             text = f"corrected by the laboratory: {_fmt(lab.value)} {lab.unit}"
             text += _grade_text(lab.value, lab.unit, lab, sex)
-            corrected.append(_CalciumPoint(lab.date, _r(mmol), low, high, limit_from, text))
+            corrected.append(_CalciumPoint(lab.date, _r(value), low, high, limit_from, text))
         elif lab.code == "calcium_total":
-            low, high, limit_from = _calcium_limits(lab, sex)
-            alb = albumin.get(lab.date)
+            low, high, limit_from = _calcium_limits(lab, sex, unit)
+            alb = albumin_for(lab, albumins)
             if alb is None:
-                mmol = convert(lab.code, lab.value, lab.unit, "mmol/L")
-                text = f"total {_fmt(lab.value)} {lab.unit}, no albumin that day: not corrected"
-                uncorrected.append(_CalciumPoint(lab.date, _r(mmol), low, high, limit_from, text))
+                value = convert(lab.code, lab.value, lab.unit, unit)
+                text = f"total {_fmt(lab.value)} {lab.unit}, no albumin to pair: not corrected"
+                uncorrected.append(_CalciumPoint(lab.date, _r(value), low, high, limit_from, text))
                 continue
             if lab.date in reported:
                 continue  # the laboratory's own corrected value of the day is shown instead
             cc = corrected_calcium(lab.value, lab.unit, alb.value, alb.unit, validated=True)
-            mmol = convert("calcium_corrected", cc.value, cc.unit, "mmol/L")
+            value = convert("calcium_corrected", cc.value, cc.unit, unit)
             text = f"{cc.formula} = {_fmt(cc.value)} {cc.unit}"
+            if alb.date != lab.date:
+                text += f" (albumin of {alb.date.isoformat()})"
             text += _grade_text(cc.value, cc.unit, lab, sex)
-            corrected.append(_CalciumPoint(lab.date, _r(mmol), low, high, limit_from, text))
+            corrected.append(_CalciumPoint(lab.date, _r(value), low, high, limit_from, text))
     return corrected, uncorrected
 
 
-def _ctcae_mmol(criterion: str) -> dict[int, float]:
-    table: dict[str, float] = load("ctcae")[criterion]["thresholds"]["mmol/L"]
+def _ctcae_limits(criterion: str, unit: str) -> dict[int, float]:
+    table: dict[str, float] = load("ctcae")[criterion]["thresholds"][unit]
     return {int(g): float(v) for g, v in table.items()}
 
 
-def _calcium(rec: Record, sex: Sex | None, x0: dt.date, x1: dt.date) -> _Panel | None:
-    corrected, uncorrected = _calcium_points(rec, sex)
+def _calcium(rec: Record, sex: Sex | None, x0: dt.date, x1: dt.date, unit: str) -> _Panel | None:
+    corrected, uncorrected = _calcium_points(rec, sex, unit)
+    digits = ".2f" if unit == "mmol/L" else ".1f"
     if not corrected and not uncorrected:
         return None
     every = sorted(corrected + uncorrected, key=lambda p: p.day)
@@ -521,11 +525,11 @@ def _calcium(rec: Record, sex: Sex | None, x0: dt.date, x1: dt.date) -> _Panel |
                 "mode": "lines+markers",
                 "name": "Corrected calcium",
                 "x": [_iso(p.day) for p in corrected],
-                "y": [p.mmol for p in corrected],
+                "y": [p.value for p in corrected],
                 "customdata": [p.text for p in corrected],
                 "line": {"color": BLUE, "width": 2},
                 "marker": {"size": 7, "color": BLUE},
-                "hovertemplate": "Corrected Ca <b>%{y:.2f} mmol/L</b> (%{customdata})"
+                "hovertemplate": f"Corrected Ca <b>%{{y:{digits}}} {unit}</b> (%{{customdata}})"
                 "<extra></extra>",
             }
         )
@@ -536,7 +540,7 @@ def _calcium(rec: Record, sex: Sex | None, x0: dt.date, x1: dt.date) -> _Panel |
                 "mode": "markers",
                 "name": "Total calcium, uncorrected",
                 "x": [_iso(p.day) for p in uncorrected],
-                "y": [p.mmol for p in uncorrected],
+                "y": [p.value for p in uncorrected],
                 "customdata": [p.text for p in uncorrected],
                 "marker": {
                     "size": 8,
@@ -544,21 +548,23 @@ def _calcium(rec: Record, sex: Sex | None, x0: dt.date, x1: dt.date) -> _Panel |
                     "color": BLUE,
                     "line": {"width": 1.5},
                 },
-                "hovertemplate": "Total Ca %{y:.2f} mmol/L (%{customdata})<extra></extra>",
+                "hovertemplate": f"Total Ca %{{y:{digits}}} {unit}"
+                " (%{customdata})<extra></extra>",
             }
         )
-    hyper, hypo = _ctcae_mmol("hypercalcaemia"), _ctcae_mmol("hypocalcaemia")
+    hyper = _ctcae_limits("hypercalcaemia", unit)
+    hypo = _ctcae_limits("hypocalcaemia", unit)
     lines = [
         _hline(hyper[2], ORANGE, f"CTCAE G2 > {hyper[2]:g}", below=True),
         _hline(hyper[3], DARK_RED, f"CTCAE G3 > {hyper[3]:g}", below=True),
     ]
     lowest_normal = min((p.low for p in banded if p.low is not None), default=None)
-    if lowest_normal is not None and any(p.mmol < lowest_normal for p in every):
+    if lowest_normal is not None and any(p.value < lowest_normal for p in every):
         lines += [
             _hline(hypo[2], ORANGE, f"CTCAE G2 < {hypo[2]:g}", below=False),
             _hline(hypo[3], DARK_RED, f"CTCAE G3 < {hypo[3]:g}", below=False),
         ]
-    spec = {"title": {"text": "Calcium, corrected (mmol/L)"}, "tickformat": ".2f"}
+    spec = {"title": {"text": f"Calcium, corrected ({unit})"}, "tickformat": digits}
     return _Panel("calcium", 210, [_Axis(spec, traces=traces, lines=lines)])
 
 
@@ -569,20 +575,21 @@ def _uln(lab: Lab, unit: str, sex: Sex | None) -> tuple[float | None, str]:
     return (default[1], "default") if default is not None else (None, "none")
 
 
-def _renal(rec: Record, sex: Sex | None, x0: dt.date, x1: dt.date) -> _Panel | None:
+def _renal(rec: Record, sex: Sex | None, x0: dt.date, x1: dt.date, unit: str) -> _Panel | None:
     creat = sorted((lab for lab in rec.labs if lab.code == "creatinine"), key=lambda x: x.date)
     if not creat:
         return None
-    values = [_r(convert("creatinine", lab.value, lab.unit, "umol/L"), 1) for lab in creat]
-    ulns = [_uln(lab, "umol/L", sex) for lab in creat]
+    places, creat_digits = (1, ".0f") if unit == "umol/L" else (3, ".2f")
+    values = [_r(convert("creatinine", lab.value, lab.unit, unit), places) for lab in creat]
+    ulns = [_uln(lab, unit, sex) for lab in creat]
     texts = []
     for lab, (uln, source) in zip(creat, ulns, strict=True):
-        shown = f"{_fmt(lab.value)} {lab.unit}; " if lab.unit != "umol/L" else ""
-        texts.append(f"{shown}ULN {_fmt(uln)} umol/L ({source})" if uln else f"{shown}no ULN")
+        shown = f"{_fmt(lab.value)} {lab.unit}; " if lab.unit != unit else ""
+        texts.append(f"{shown}ULN {_fmt(uln)} {unit} ({source})" if uln else f"{shown}no ULN")
     traces: list[dict[str, Any]] = []
     with_uln = [(lab.date, u) for lab, (u, _) in zip(creat, ulns, strict=True) if u is not None]
     if with_uln:
-        ux, uy = _step([d for d, _ in with_uln], [_r(u, 1) for _, u in with_uln], x0, x1)
+        ux, uy = _step([d for d, _ in with_uln], [_r(u, places) for _, u in with_uln], x0, x1)
         traces.append(_limit_line("Creatinine ULN", ux, uy, VERMILLION, group="creat"))
     traces.append(
         {
@@ -595,12 +602,13 @@ def _renal(rec: Record, sex: Sex | None, x0: dt.date, x1: dt.date) -> _Panel | N
             "customdata": texts,
             "line": {"color": VERMILLION, "width": 2},
             "marker": {"size": 7, "color": VERMILLION},
-            "hovertemplate": "Creatinine <b>%{y:.0f} umol/L</b> (%{customdata})<extra></extra>",
+            "hovertemplate": f"Creatinine <b>%{{y:{creat_digits}}} {unit}</b>"
+            " (%{customdata})<extra></extra>",
         }
     )
     axes = [
         _Axis(
-            {"title": {"text": "Creatinine (umol/L)"}, "rangemode": "tozero"},
+            {"title": {"text": f"Creatinine ({unit})"}, "rangemode": "tozero"},
             traces=traces,
         )
     ]
@@ -729,8 +737,11 @@ def _tumour_markers(rec: Record, x0: dt.date, x1: dt.date) -> _Panel | None:
 # --- Public ---------------------------------------------------------------------------------------
 
 
-def timeline_figure(record: Record, as_of: dt.date) -> Figure:
-    """The patient's timeline up to `as_of` as a Plotly figure dict (``data`` and ``layout``)."""
+def timeline_figure(
+    record: Record, as_of: dt.date, unit_system: str = DEFAULT_UNIT_SYSTEM
+) -> Figure:
+    """The patient's timeline up to `as_of` as a Plotly figure dict (``data`` and ``layout``),
+    calcium and creatinine in the units of `unit_system`."""
     rec = record.as_of(as_of)
     sex = rec.demographics.sex
     days = (
@@ -748,8 +759,8 @@ def timeline_figure(record: Record, as_of: dt.date) -> Figure:
     # Limit lines run from the axis start to as_of: nothing is drawn after as_of.
     candidates = [
         _events(rec),
-        _calcium(rec, sex, x0, as_of),
-        _renal(rec, sex, x0, as_of),
+        _calcium(rec, sex, x0, as_of, unit_in_system("calcium_corrected", unit_system)),
+        _renal(rec, sex, x0, as_of, unit_in_system("creatinine", unit_system)),
         _alp(rec, sex, x0, as_of),
         _tumour_markers(rec, x0, as_of),
     ]

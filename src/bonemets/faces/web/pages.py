@@ -20,6 +20,7 @@ from bonemets.core.durations import CHOICES as DURATION_CHOICES
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import load
 from bonemets.core.record import LesionSite
+from bonemets.core.units import unit_in_system
 from bonemets.education import patient_words
 from bonemets.education.plan import AGENT_WORDS
 from bonemets.faces.web import forms
@@ -36,7 +37,7 @@ from bonemets.faces.web.deps import (
     read_flash,
     signed_in,
 )
-from bonemets.service import care, filing, wording
+from bonemets.service import accounts, care, filing, wording
 from bonemets.service import check_in as check_in_service
 from bonemets.service import messages as message_service
 
@@ -336,8 +337,10 @@ def _details(
     early = None
     if draft is not None and draft.entry_id is not None:
         early = next((r for r in view.reports if r.entry_id == draft.entry_id), None)
-    # The units the patient chose last time for each blood test they typed in come first.
-    units: dict[str, str] = {}
+    # Each blood test's unit starts as the one of the person's unit system, else the one they
+    # used last time they typed that test in.
+    system = accounts.units_of(ctx.settings, who.user)
+    units = {code: unit_in_system(code, system) for code, _label, _units in forms.LAB_CHOICES}
     for lab in sorted(view.record.labs, key=lambda lab: lab.date):
         if lab.reported_by_patient:
             units[lab.code] = lab.unit
@@ -576,7 +579,9 @@ def _patient_page(
         view=view,
         a=view.assessment,
         skeleton=skeleton_svg(marks),
-        timeline=figure_json(timeline_figure(view.record, view.as_of)),
+        timeline=figure_json(
+            timeline_figure(view.record, view.as_of, accounts.units_of(ctx.settings, who.user))
+        ),
         form_error=form_error or {},
         form_values={form_kind: form_values or {}} if form_kind else {},
         error_field=error_field,
