@@ -26,6 +26,7 @@ from bonemets.faces.web import (
     api,
     calendar_routes,
     fhir_api,
+    i18n,
     learn,
     messages,
     pages,
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     hsts = settings.hsts_seconds if settings.secure_cookies else 0
     app.add_middleware(SecurityHeaders, hsts_seconds=hsts)
+    app.add_middleware(i18n.LocaleMiddleware)  # the request's language (Accept-Language)
     app.include_router(api.router)
     app.include_router(fhir_api.router)
     app.include_router(smart.router)  # SMART app launch, SMART discovery, EHR identifier links

@@ -22,7 +22,7 @@ from bonemets.core.knowledge import load
 from bonemets.core.record import LesionSite
 from bonemets.education import patient_words
 from bonemets.education.plan import AGENT_WORDS
-from bonemets.faces.web import forms
+from bonemets.faces.web import forms, i18n
 from bonemets.faces.web.assets import default_assets
 from bonemets.faces.web.deps import (
     CSRF_FIELD,
@@ -42,6 +42,15 @@ from bonemets.service import messages as message_service
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.add_extension("jinja2.ext.i18n")
+# {% trans %} blocks and _() / ngettext read the request's language (faces/web/i18n.py); whitespace
+# inside {% trans %} is folded, so the catalogue's msgids are one line each.
+templates.env.policies["ext.i18n.trimmed"] = True
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True
+)
+templates.env.globals["html_lang"] = i18n.html_lang
+templates.env.filters["tr"] = i18n.tr  # {{ entry.label | tr }}: a knowledge file's text
 templates.env.globals.update(engine_version=ENGINE_VERSION, csrf_field=CSRF_FIELD)
 # {{ asset("app.css") }}: the file's content-hashed URL (faces/web/assets.py).
 templates.env.globals["asset"] = lambda name: default_assets().url(name)
