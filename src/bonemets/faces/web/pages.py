@@ -36,6 +36,7 @@ from bonemets.faces.web.deps import (
     read_flash,
     signed_in,
 )
+from bonemets.faces.web.i18n import N_
 from bonemets.service import care, filing, wording
 from bonemets.service import check_in as check_in_service
 from bonemets.service import messages as message_service
@@ -70,21 +71,26 @@ templates.env.filters["unit_words"] = patient_words.unit_words
 templates.env.filters["agent_words"] = lambda agent: AGENT_WORDS.get(agent, agent.replace("_", " "))
 
 
-def ago(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
-    """How long ago, in the largest whole unit a clinician reads at a glance ("25 min",
-    "3 h", "4 days")."""
+def ago(moment: dt.datetime | None, now: dt.datetime | None = None, bare: bool = False) -> str:
+    """How long ago, in the largest whole unit a clinician reads at a glance ("25 min ago",
+    "3 h ago", "4 days ago"; without the "ago" when `bare`), in the request's language."""
     if moment is None:
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     seconds = max(0.0, ((now or dt.datetime.now(dt.UTC)) - moment).total_seconds())
     if seconds < 60:
-        return "just now"
+        return i18n.gettext("just now")
     if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
+        n = int(seconds // 60)
+        return (i18n.gettext("%(n)d min") if bare else i18n.gettext("%(n)d min ago")) % {"n": n}
     if seconds < 48 * 3600:
-        return f"{int(seconds // 3600)} h ago"
-    return f"{int(seconds // 86400)} days ago"
+        n = int(seconds // 3600)
+        return (i18n.gettext("%(n)d h") if bare else i18n.gettext("%(n)d h ago")) % {"n": n}
+    n = int(seconds // 86400)
+    if bare:
+        return i18n.ngettext("%(n)d day", "%(n)d days", n) % {"n": n}
+    return i18n.ngettext("%(n)d day ago", "%(n)d days ago", n) % {"n": n}
 
 
 def utc_iso(moment: dt.datetime) -> str:
@@ -98,14 +104,47 @@ templates.env.filters["ago"] = ago
 templates.env.filters["utc_iso"] = utc_iso
 templates.env.filters["clinical"] = wording.clinical  # {{ alert.headline | clinical(rules) }}
 
+# English, as msgids: the templates translate them where shown (`level_words[x] | tr`).
 LEVEL_WORDS = {
-    "emergency": "Emergency",
-    "urgent": "Urgent",
-    "soon": "Soon",
-    "routine": "Routine",
-    "self_care": "Self care",
+    "emergency": N_("Emergency"),
+    "urgent": N_("Urgent"),
+    "soon": N_("Soon"),
+    "routine": N_("Routine"),
+    "self_care": N_("Self care"),
 }
 templates.env.globals["level_words"] = LEVEL_WORDS
+ROLE_WORDS = {
+    "patient": N_("patient"),
+    "carer": N_("carer"),
+    "clinician": N_("clinician"),
+    "admin": N_("admin"),
+}
+templates.env.globals["role_words"] = lambda role: i18n.tr(ROLE_WORDS.get(role, role))
+BMA_STATUS_WORDS = {
+    "overdue": N_("overdue"),
+    "due": N_("due"),
+    "withhold": N_("withhold"),
+    "not_started": N_("not started"),
+    "not_due": N_("not due"),
+    "held": N_("held"),
+    "stopped": N_("stopped"),
+    "lapsed": N_("lapsed"),
+    "not_indicated": N_("not indicated"),
+}
+templates.env.globals["bma_status_words"] = lambda s: (
+    i18n.tr(BMA_STATUS_WORDS[s]) if s in BMA_STATUS_WORDS else code_words(s)
+)
+
+
+def code_words(code: object) -> str:
+    """A code shown as words on the team's pages ("not_started" -> "not started"), translated
+    when the catalogue has those words (i18n_extract lists the codes of the record's fields)."""
+    if code is None or code == "":
+        return ""
+    return i18n.tr(str(code).replace("_", " "))
+
+
+templates.env.filters["code_words"] = code_words
 
 
 async def form_data(request: Request) -> FormData:
@@ -123,7 +162,10 @@ def render(request: Request, name: str, status: int = 200, **values: Any) -> HTM
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-    return render(request, "error.html", status, title=title, message=message, who=None)
+    """An error page; `title` and `message` are msgids (marked with N_ where written)."""
+    return render(
+        request, "error.html", status, title=i18n.tr(title), message=i18n.tr(message), who=None
+    )
 
 
 def _home_for(who: SignedIn) -> str:
@@ -392,14 +434,14 @@ def check_in_submit(
 
 
 ANSWER_WORDS = {
-    "severity": "how bad it is",
-    "frequency": "how often",
-    "interference": "how much it gets in the way",
-    "pain_score": "the pain score",
-    "duration": "how long",
-    "duration_days": "how long",
-    "trend": "whether it is changing",
-    "site": "where",
+    "severity": N_("how bad it is"),
+    "frequency": N_("how often"),
+    "interference": N_("how much it gets in the way"),
+    "pain_score": N_("the pain score"),
+    "duration": N_("how long"),
+    "duration_days": N_("how long"),
+    "trend": N_("whether it is changing"),
+    "site": N_("where"),
 }
 
 
@@ -419,11 +461,19 @@ def _plain_error(exc: InputError, chosen: list[str]) -> str:
         code = field.split(".", 1)[0]
     if code is not None:
         label = symptom_catalogue()[code]["label"]
-        question = ANSWER_WORDS.get(answer, "this answer")
-        return f"Please check {question} for “{label}”: {exc.message}"
+        question = i18n.tr(ANSWER_WORDS.get(answer, N_("this answer")))
+        return i18n.gettext("Please check %(question)s for “%(label)s”: %(message)s") % {
+            "question": question,
+            "label": i18n.tr(label),
+            "message": i18n.tr(exc.message),
+        }
     if field.startswith("labs"):
-        return f"Please check the blood test results: {exc.message}"
-    return f"Please check your answers: {exc.message}"
+        return i18n.gettext("Please check the blood test results: %(message)s") % {
+            "message": i18n.tr(exc.message)
+        }
+    return i18n.gettext("Please check your answers: %(message)s") % {
+        "message": i18n.tr(exc.message)
+    }
 
 
 @router.get("/portal/reports/{entry_id}", response_class=HTMLResponse)
@@ -659,14 +709,18 @@ def add_entry(
             form_kind=kind,
             error_field=forms.input_name(exc.field),
         )
-    message = f"Saved {kind.replace('_', ' ')}."
+    message = i18n.gettext("Saved %(what)s.") % {"what": code_words(kind)}
     assessment = filed.assessment
     if kind == "bma_dose" and assessment.bma.next_due is not None:
-        message += f" Next dose due {assessment.bma.next_due.isoformat()}."
+        message += " " + i18n.gettext("Next dose due %(date)s.") % {
+            "date": assessment.bma.next_due.isoformat()
+        }
     if filed.findings:
-        message += " Checks: " + " ".join(f.headline for f in filed.findings)
+        message += " " + i18n.gettext("Checks: %(checks)s") % {
+            "checks": " ".join(i18n.tr(f.headline) for f in filed.findings)
+        }
     if filed.alert_id is not None:
-        message += " An alert was opened."
+        message += " " + i18n.gettext("An alert was opened.")
     return RedirectResponse(
         flash_url(ctx.settings, f"/patients/{path_segment(patient_id)}", message[:600], kind),
         status_code=303,
@@ -700,7 +754,8 @@ def acknowledge(
         )
     path = f"/patients/{path_segment(alert.patient_id)}"
     return RedirectResponse(
-        flash_url(ctx.settings, path, "Alert acknowledged.", "alerts"), status_code=303
+        flash_url(ctx.settings, path, i18n.gettext("Alert acknowledged."), "alerts"),
+        status_code=303,
     )
 
 
