@@ -48,6 +48,7 @@ KNOWLEDGE: dict[str, tuple[str, ...]] = {
         "rules.*.patient_why",
         "rules.*.advice.[]",
         "rules.*.advice_by_level.*.[]",
+        "rules.*.tips.[]",
     ),
     "levels": ("emergency_numbers", "emergency_number_list.[].where", "*.patient"),
     "pro_ctcae": ("scales.*.[]", "questions.*"),
@@ -83,16 +84,26 @@ def code_texts() -> Iterator[str]:
 
     from bonemets.core import record
     from bonemets.core.pathway import models as pathway
+    from bonemets.core.triage import models as triage
 
     sins = importlib.import_module("bonemets.core.scores.sins")
     mirels = importlib.import_module("bonemets.core.scores.mirels")
 
     types = (record.Sex, record.Agent, record.LesionSite, record.LabCode, pathway.BmaStatus,
              pathway.CheckStatus, pathway.MonitoringStatus, sins.Pain, sins.Lesion,
-             sins.SinsBand, mirels.Pain, mirels.MirelsBand)  # fmt: skip
+             sins.SinsBand, mirels.Pain, mirels.MirelsBand, triage.SymptomCode, triage.Sex,
+             triage.Trend)  # fmt: skip
     for tp in types:
         for code in _literals(tp):
             yield code.replace("_", " ")
+    for code in load("patient_words")["sites"]:
+        yield code.replace("_", " ")
+    for code in load("monitoring")["tests"]:
+        yield code.replace("_", " ")
+    checks = ("renal_function", "creatinine_clearance", "creatinine_clearance_current", "calcium",
+              "calcium_vitamin_d_supplement", "dental_exam")  # fmt: skip
+    for code in checks:  # the checks before a dose (core/pathway/bma.py)
+        yield code.replace("_", " ")
     for code in ("bma_dose", "lab", "lesion", "dental_exam", "imaging", "symptom_resolution"):
         yield code.replace("_", " ")  # the forms, in "Saved <form>."
     for code in ("ct", "bone_scan", "mri", "pet_ct", "x_ray", "other", "stable", "response",

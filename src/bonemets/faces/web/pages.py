@@ -60,8 +60,19 @@ templates.env.filters["seg"] = path_segment  # a record id in a URL path
 
 @pass_context
 def _patient_date(page: Any, value: Any) -> str:
-    """'Tuesday 8 December' (with the year when it is not this year's: the page's `today`)."""
-    return patient_words.patient_date(value, page.get("today"))
+    """'Tuesday 8 December' (with the year when it is not this year's: the page's `today`); in
+    another language, the same pattern in its words (CLDR, through Babel)."""
+    locale = i18n.current_locale()
+    if locale == i18n.DEFAULT_LOCALE or value is None or value == "":
+        return patient_words.patient_date(value, page.get("today"))
+    from babel.dates import format_date
+
+    day = dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    today = page.get("today")
+    pattern = "EEEE d MMMM" if today is not None and day.year == today.year else "EEEE d MMMM y"
+    return format_date(day, pattern, locale=locale)
 
 
 templates.env.filters["pdate"] = _patient_date

@@ -1,0 +1,302 @@
+"""Languages (issue 20, item 8): the committed catalogues match the sources, English is complete,
+and a language is one .po file: with a made-up translation of every msgid dropped into a locale
+directory, the real pages show no English left over."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from babel.dates import get_day_names, get_month_names
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
+from fastapi.testclient import TestClient
+
+from bonemets.adapters.storage import repository as repo
+from bonemets.adapters.storage import tables
+from bonemets.adapters.storage.repository import Database
+from bonemets.config import Settings
+from bonemets.core.knowledge import load
+from bonemets.core.pathway import assess
+from bonemets.core.triage.engine import rule_table
+from bonemets.education import library
+from bonemets.faces.web import i18n
+from bonemets.faces.web.app import create_app
+from bonemets.faces.web.i18n_extract import POT, SOURCE_PO, build_catalog, msgids, read
+from bonemets.service.wording import clinical
+from tests.web.conftest import PASSWORD
+
+PSEUDO = "eo"  # Esperanto: a locale CLDR knows, and one we do not ship
+
+# --- The catalogues ---------------------------------------------------------------------------
+
+
+def test_the_committed_template_is_what_the_sources_give_now() -> None:
+    now, committed = msgids(build_catalog()), msgids(read(POT))
+    assert not now - committed, f"not extracted (bonemets i18n extract): {sorted(now - committed)}"
+    assert not committed - now, f"gone from the sources: {sorted(committed - now)}"
+
+
+def test_the_english_catalogue_has_every_msgid() -> None:
+    english = read(SOURCE_PO)
+    assert str(english.locale) == "en"
+    assert msgids(read(POT)) <= msgids(english)
+
+
+def test_the_catalogue_holds_the_patient_text_of_the_knowledge_files() -> None:
+    ids = msgids(read(POT))
+    symptoms = load("symptoms")
+    assert symptoms["back_pain"]["label"] in ids and symptoms["back_pain"]["help"] in ids
+    assert load("patient_words")["areas"]["spine"]["hint"] in ids
+    rule = rule_table()["mscc.neurological"]
+    assert rule["headline"] in ids and rule["patient_why"] in ids
+    assert all(line in ids for line in rule.get("advice", []))
+    assert load("levels")["urgent"]["patient"] in ids
+
+
+# --- A made-up language -----------------------------------------------------------------------
+
+_LOOK_ALIKE = dict(zip("abcdefghijklmnopqrstuvwxyz", "áƀçđéƒĝĥíĵķĺɱñóþǫŕšţúṽŵẋýž", strict=True))
+# Kept as they are: placeholders (%(name)s, %%), tags and entities.
+_KEEP = re.compile(r"%\([^)]*\)[a-z]|%%|<[^>]*>|&[#\w]+;")
+
+
+def pseudo(text: str) -> str:
+    """Every ASCII letter outside placeholders and markup swapped for a look-alike."""
+
+    def swap(part: str) -> str:
+        return "".join(
+            _LOOK_ALIKE[c] if c in _LOOK_ALIKE else _LOOK_ALIKE[c.lower()].upper()
+            if c.lower() in _LOOK_ALIKE else c
+            for c in part
+        )  # fmt: skip
+
+    out, last = [], 0
+    for m in _KEEP.finditer(text):
+        out += [swap(text[last : m.start()]), m.group()]
+        last = m.end()
+    return "".join([*out, swap(text[last:])])
+
+
+def test_pseudo_keeps_placeholders_and_markup() -> None:
+    assert pseudo('Hello %(name)s, 50%% <a href="/x">go</a>') == (
+        'Ĥéĺĺó %(name)s, 50%% <a href="/x">ĝó</a>'
+    )
+
+
+def write_pseudo_catalogue(directory: Path) -> None:
+    template = read(POT)
+    catalog = Catalog(locale=PSEUDO, domain="messages", fuzzy=False)
+    for message in template:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple | list):
+            forms = tuple(pseudo(message.id[min(i, 1)]) for i in range(catalog.num_plurals))
+            catalog.add(tuple(message.id), forms)
+        else:
+            catalog.add(message.id, pseudo(message.id))
+    target = directory / PSEUDO / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with (target / "messages.po").open("wb") as f:
+        write_po(f, catalog)
+
+
+@pytest.fixture
+def pseudo_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "locale"
+    write_pseudo_catalogue(directory)
+    monkeypatch.setenv(i18n.ENV_DIRS, str(directory))
+    return directory
+
+
+@pytest.fixture
+def client(
+    db: Database, settings: Settings, people: dict[str, str], pseudo_dir: Path
+) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, db), headers={"Accept-Language": PSEUDO}) as c:
+        yield c
+
+
+def sign_in(client: TestClient, username: str) -> str:
+    response = client.post("/api/session", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["csrf_token"]
+    return token
+
+
+class _Text(HTMLParser):
+    """The visible text nodes of a page (not scripts or styles) and <html lang>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nodes: list[str] = []
+        self.lang = ""
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "html":
+            self.lang = dict(attrs).get("lang") or ""
+        if tag in ("script", "style", "template", "textarea", "svg"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "template", "textarea", "svg"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.nodes.append(data.strip())
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z]{2,}", text)}
+
+
+def _data_words() -> set[str]:
+    """Words that are data, not interface text: the people and records of the test fixtures,
+    codes the team reads as codes (rule ids, source ids, lab units, scores' names), the
+    product's name, and the made-up language's own day and month names (CLDR)."""
+    words = {"bonemets", "patient", "pat", "nurse", "user", "admin", "utc", "mrn", "pdf"}
+    words |= {"sins", "mirels", "ctcae", "ml", "mmol", "mg", "dl", "umol", "nmol", "ng", "iv", "sc"}
+    for rule, entry in rule_table().items():
+        words |= _words(rule) | _words(" ".join(entry.get("sources", [])))
+    words |= _words(" ".join(load("sources").keys()))
+    for names in (get_day_names("wide", locale=PSEUDO), get_month_names("wide", locale=PSEUDO)):
+        words |= {w for name in names.values() for w in _words(name)}
+    return words
+
+
+# Codes the team reads as codes (rule ids, symptom and site codes): words joined by _ or .
+_CODE = re.compile(r"\b[A-Za-z0-9]+(?:[._][A-Za-z0-9]+)+\b")
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple | set):
+        for item in value:
+            yield from _strings(item)
+
+
+def _documents() -> list[str]:
+    """The education articles' own words (titles, summaries): whole documents, translated as a
+    file beside the article, not through the catalogue (docs/translating.md)."""
+    return [text for a in library.articles().values() for text in (a.title, a.summary)]
+
+
+def _clinical_texts(db: Database, settings: Settings) -> list[str]:
+    """What the core computes for the team with the record's values in it (assessment messages,
+    dose checks): clinician text that stays English for now (docs/translating.md), and the
+    patient's own words (messages, free text)."""
+    with db.transaction() as s:
+        record = repo.load_record(s, "pat-a")
+        stored = [(a.headline, list(a.rules or [])) for a in s.query(tables.Alert).all()]
+        words = [m.body for m in s.query(tables.Message).all()]
+    assessment = assess(record, settings.today())
+    said = [(al.message, [al.rule]) for al in assessment.alerts] + stored
+    texts = [*_strings(assessment.model_dump(mode="json")), *words]
+    texts += [clinical(message, rules).text for message, rules in said]
+    texts += [clinical(message).text for message, _rules in said]
+    texts += [str(r.free_text) for r in record.symptom_reports if r.free_text]
+    return sorted({t for t in texts if len(t) > 3}, key=len, reverse=True)
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _leaks(html: str, data: list[str] = ()) -> list[str]:  # type: ignore[assignment]
+    page = _Text()
+    page.feed(html)
+    allowed = _data_words()
+    out = []
+    for node in page.nodes:
+        text = _folded(node)
+        for known in sorted(data, key=len, reverse=True):
+            text = text.replace(_folded(known), " ")
+        if _words(_CODE.sub(" ", text)) - allowed:
+            out.append(node)
+    return out
+
+
+def _check_in(client: TestClient, csrf: str, symptom: str, **answers: str) -> str:
+    client.post("/portal/check-in", data={"csrf_token": csrf, "symptom": symptom})
+    done = client.post(
+        "/portal/check-in/submit",
+        data={"csrf_token": csrf, "symptom": symptom, **answers},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    return str(done.headers["location"])
+
+
+def test_a_language_is_one_file_patient_pages(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    csrf = sign_in(client, "user-a")
+    pages: dict[str, str] = {}
+    pages["home"] = client.get("/portal").text
+    pages["check-in"] = client.get("/portal/check-in").text
+    client.post("/portal/check-in", data={"csrf_token": csrf, "symptom": "bone_pain"})
+    pages["details"] = client.get("/portal/check-in/details").text
+    result = _check_in(client, csrf, "bone_pain", **{"bone_pain.severity": "3"})
+    pages["result"] = client.get(result).text
+    pages["messages"] = client.get("/portal/messages").text
+    pages["calendar"] = client.get("/portal/calendar").text
+    pages["account"] = client.get("/account").text
+    pages["learn"] = client.get("/learn").text
+    pages["home again"] = client.get("/portal").text  # with a check-in in its history
+    data = [*_clinical_texts(db, settings), *_documents()]
+    leaks = {name: _leaks(html, data) for name, html in pages.items()}
+    assert not any(leaks.values()), "\n".join(f"{k}: {v!r}" for k, vs in leaks.items() for v in vs)
+    assert _lang(pages["home"]) == PSEUDO
+
+
+def test_a_language_is_one_file_care_team_pages(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    patient_csrf = sign_in(client, "user-a")
+    _check_in(client, patient_csrf, "back_pain", **{"back_pain.severity": "3"})
+    client.post(
+        "/portal/messages", data={"csrf_token": patient_csrf, "body": "A question for you."}
+    )
+    client.cookies.clear()
+    pages: dict[str, str] = {"login": client.get("/login").text}
+    sign_in(client, "nurse-a")
+    pages["worklist"] = client.get("/worklist").text
+    pages["patient"] = client.get("/patients/pat-a").text
+    pages["account"] = client.get("/account").text
+    data = [*_clinical_texts(db, settings), *_documents()]
+    leaks = {name: _leaks(html, data) for name, html in pages.items()}
+    assert not any(leaks.values()), "\n".join(f"{k}: {v!r}" for k, vs in leaks.items() for v in vs)
+
+
+def _lang(html: str) -> str:
+    page = _Text()
+    page.feed(html)
+    return page.lang
+
+
+def test_accept_language_picks_the_language_and_english_is_the_fallback(
+    db: Database, settings: Settings, people: dict[str, str], pseudo_dir: Path
+) -> None:
+    with TestClient(create_app(settings, db)) as c:
+        english = c.get("/login", headers={"Accept-Language": "ja, de;q=0.8"}).text
+        assert _lang(english) == "en" and "Sign in" in english
+        assert _lang(c.get("/login").text) == "en"
+        ours = c.get("/login", headers={"Accept-Language": "de-DE, eo;q=0.5"}).text
+        assert _lang(ours) == "eo" and pseudo("Sign in") in ours and "Sign in" not in ours
+        regional = c.get("/login", headers={"Accept-Language": "eo-XX"}).text
+        assert _lang(regional) == "eo"
+
+
+def test_negotiation_without_the_language_directory() -> None:
+    assert i18n.negotiate("fr-FR, eo;q=0.9") == "en"  # nothing but English is shipped
+    assert i18n.negotiate(None) == "en" and i18n.negotiate("*") == "en"
+    assert i18n.negotiate("en-GB") == "en"
