@@ -49,9 +49,16 @@ def locale_dirs() -> list[Path]:
 
 
 def available() -> dict[str, Path]:
-    """Locale -> its .po file (the first directory that has one wins)."""
+    """Locale -> its .po file (the first directory that has one wins). The directories are
+    listed once per process and setting: a new language is seen after a restart; a changed .po
+    of a known language at once (its translations are re-read when the file changes)."""
+    return _available(tuple(str(d) for d in locale_dirs()))
+
+
+@lru_cache(maxsize=8)
+def _available(dirs: tuple[str, ...]) -> dict[str, Path]:
     found: dict[str, Path] = {}
-    for directory in locale_dirs():
+    for directory in map(Path, dirs):
         if not directory.is_dir():
             continue
         for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
@@ -80,6 +87,8 @@ def translations(locale: str | None = None) -> NullTranslations:
 
 def negotiate(accept_language: str | None) -> str:
     """The best available locale for an Accept-Language header, `en` when none fits."""
+    if not accept_language:
+        return DEFAULT_LOCALE
     wanted: list[tuple[float, str]] = []
     for i, part in enumerate((accept_language or "").split(",")):
         tag, _, params = part.strip().partition(";")
