@@ -27,6 +27,7 @@ from bonemets.faces.web import i18n
 from bonemets.faces.web.app import create_app
 from bonemets.faces.web.i18n_extract import POT, SOURCE_PO, build_catalog, msgids, read
 from bonemets.service.wording import clinical
+from bonemets.sim import MODELS, REGIMENS
 from tests.web.conftest import PASSWORD
 
 PSEUDO = "eo"  # Esperanto: a locale CLDR knows, and one we do not ship
@@ -127,27 +128,40 @@ def sign_in(client: TestClient, username: str) -> str:
     return token
 
 
+_SHOWN_ATTRS = ("title", "aria-label", "placeholder", "alt", "data-tip", "data-label")
+
+
 class _Text(HTMLParser):
-    """The visible text nodes of a page (not scripts or styles) and <html lang>."""
+    """The visible text nodes of a page (not scripts or styles), the attributes a user sees or
+    hears (titles, labels, placeholders), and <html lang>."""
 
     def __init__(self) -> None:
         super().__init__()
         self.nodes: list[str] = []
         self.lang = ""
         self._skip = 0
+        self._english = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "html":
             self.lang = dict(attrs).get("lang") or ""
+        for name, value in attrs:
+            if name in _SHOWN_ATTRS and value and value.strip():
+                self.nodes.append(value.strip())
         if tag in ("script", "style", "template", "textarea", "svg"):
             self._skip += 1
+        elif self._english or (tag != "html" and dict(attrs).get("lang") == "en"):
+            # Declared English (an education article's own text): counted to its end tag.
+            self._english += 1
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style", "template", "textarea", "svg"):
             self._skip -= 1
+        elif self._english:
+            self._english -= 1
 
     def handle_data(self, data: str) -> None:
-        if not self._skip and data.strip():
+        if not self._skip and not self._english and data.strip():
             self.nodes.append(data.strip())
 
 
@@ -164,13 +178,18 @@ def _data_words() -> set[str]:
     for rule, entry in rule_table().items():
         words |= _words(rule) | _words(" ".join(entry.get("sources", [])))
     words |= _words(" ".join(load("sources").keys()))
+    words |= _words(" ".join([*MODELS, *REGIMENS]))  # the simulator's model and regimen ids
     for names in (get_day_names("wide", locale=PSEUDO), get_month_names("wide", locale=PSEUDO)):
         words |= {w for name in names.values() for w in _words(name)}
     return words
 
 
-# Codes the team reads as codes (rule ids, symptom and site codes): words joined by _ or .
-_CODE = re.compile(r"\b[A-Za-z0-9]+(?:[._][A-Za-z0-9]+)+\b")
+# Codes read as codes (rule ids, symptom and site codes, source and model ids): words joined by
+# _ or ., or lower-case words joined by - or :; and hashes.
+_CODE = re.compile(
+    r"\b[A-Za-z0-9]+(?:[._][A-Za-z0-9]+)+\b|(?<![\w-])[a-z0-9]+(?:[-:][a-z0-9]+)+(?![\w-])"
+    r"|\b[0-9a-f]{12,}"
+)
 
 
 def _strings(value: object) -> Iterator[str]:
@@ -198,6 +217,8 @@ def _clinical_texts(db: Database, settings: Settings) -> list[str]:
         record = repo.load_record(s, "pat-a")
         stored = [(a.headline, list(a.rules or [])) for a in s.query(tables.Alert).all()]
         words = [m.body for m in s.query(tables.Message).all()]
+        for e in s.query(tables.AuditEvent).all():  # the audit log's rows
+            words += [e.action, e.what, e.client or "", e.username or "", e.patient_id or ""]
     assessment = assess(record, settings.today())
     said = [(al.message, [al.rule]) for al in assessment.alerts] + stored
     texts = [*_strings(assessment.model_dump(mode="json")), *words]
@@ -211,7 +232,7 @@ def _folded(text: str) -> str:
     return " ".join(text.split())
 
 
-def _leaks(html: str, data: list[str] = ()) -> list[str]:  # type: ignore[assignment]
+def _leaks(html: str, data: list[str]) -> list[str]:
     page = _Text()
     page.feed(html)
     allowed = _data_words()
@@ -272,6 +293,12 @@ def test_a_language_is_one_file_care_team_pages(
     pages["worklist"] = client.get("/worklist").text
     pages["patient"] = client.get("/patients/pat-a").text
     pages["account"] = client.get("/account").text
+    pages["not found"] = client.get("/patients/nobody").text
+    pages["article"] = client.get(next(iter(library.articles().values())).url).text
+    client.cookies.clear()
+    sign_in(client, "admin")
+    pages["audit"] = client.get("/admin/audit?verify=1").text
+    pages["simulator"] = client.get("/simulate").text
     data = [*_clinical_texts(db, settings), *_documents()]
     leaks = {name: _leaks(html, data) for name, html in pages.items()}
     assert not any(leaks.values()), "\n".join(f"{k}: {v!r}" for k, vs in leaks.items() for v in vs)
