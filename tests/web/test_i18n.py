@@ -327,3 +327,19 @@ def test_negotiation_without_the_language_directory() -> None:
     assert i18n.negotiate("fr-FR, eo;q=0.9") == "en"  # nothing but English is shipped
     assert i18n.negotiate(None) == "en" and i18n.negotiate("*") == "en"
     assert i18n.negotiate("en-GB") == "en"
+
+
+def test_english_is_the_msgid_itself_plurals_too() -> None:
+    english = i18n.translations("en")
+    assert english.ugettext("Sign in") == "Sign in"
+    one, many = "%(count)s message", "%(count)s messages"
+    assert english.ungettext(one, many, 1) == one and english.ungettext(one, many, 3) == many
+
+
+def test_the_command_checks_the_catalogues() -> None:
+    from typer.testing import CliRunner
+
+    from bonemets.faces.cli.main import app
+
+    result = CliRunner().invoke(app, ["i18n", "check"])
+    assert result.exit_code == 0 and "up to date" in result.output, result.output

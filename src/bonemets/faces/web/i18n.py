@@ -34,7 +34,11 @@ PACKAGE_LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
 ENV_DIRS = "BONEMETS_LOCALE_DIRS"
 DOMAIN = "messages"
 
-_current: ContextVar[str] = ContextVar("bonemets_locale", default=DEFAULT_LOCALE)
+_SOURCE = NullTranslations()  # outside a request: the English source text
+# The request's locale and its translations, looked up once per request.
+_current: ContextVar[tuple[str, NullTranslations]] = ContextVar(
+    "bonemets_locale", default=(DEFAULT_LOCALE, _SOURCE)
+)
 
 
 def N_(message: str) -> str:
@@ -76,12 +80,11 @@ def _read(path: str, _mtime: float) -> NullTranslations:
     return Translations(buffer, domain=DOMAIN)
 
 
-def translations(locale: str | None = None) -> NullTranslations:
-    """The translations of `locale` (the request's when None); the source text when it has no
-    catalogue."""
-    po = available().get(locale or _current.get())
+def translations(locale: str) -> NullTranslations:
+    """The translations of `locale`; the source text when it has no catalogue."""
+    po = available().get(locale)
     if po is None:
-        return NullTranslations()
+        return _SOURCE
     return _read(str(po), po.stat().st_mtime)
 
 
@@ -110,20 +113,20 @@ def negotiate(accept_language: str | None) -> str:
 
 
 def current_locale() -> str:
-    return _current.get()
+    return _current.get()[0]
 
 
 def html_lang(locale: str | None = None) -> str:
     """The BCP 47 tag for <html lang> ("pt-BR", not "pt_BR")."""
-    return (locale or _current.get()).replace("_", "-")
+    return (locale or current_locale()).replace("_", "-")
 
 
 def gettext(message: str) -> str:
-    return translations().ugettext(message)
+    return _current.get()[1].ugettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return translations().ungettext(singular, plural, n)
+    return _current.get()[1].ungettext(singular, plural, n)
 
 
 def tr(message: object) -> str:
@@ -148,7 +151,8 @@ class LocaleMiddleware:
             (v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"accept-language"),
             None,
         )
-        token = _current.set(negotiate(header))
+        locale = negotiate(header)
+        token = _current.set((locale, translations(locale)))
         try:
             await self.app(scope, receive, send)
         finally:
