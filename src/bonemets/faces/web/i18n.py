@@ -27,7 +27,7 @@ from babel.core import negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DEFAULT_LOCALE = "en"
 PACKAGE_LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
@@ -138,7 +138,8 @@ def tr(message: object) -> str:
 
 
 class LocaleMiddleware:
-    """Sets the request's locale from Accept-Language (plain ASGI, as SecurityHeaders)."""
+    """Sets the request's locale from Accept-Language (plain ASGI, as SecurityHeaders); an HTML
+    answer says its language (Content-Language) and that it varies with Accept-Language."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -152,8 +153,23 @@ class LocaleMiddleware:
             None,
         )
         locale = negotiate(header)
+        language = html_lang(locale).encode("latin-1")
+
+        async def send_with_language(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {key.lower() for key, _value in headers}
+                html = any(
+                    k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers
+                )
+                if html and b"content-language" not in names:
+                    headers.append((b"content-language", language))
+                    headers.append((b"vary", b"Accept-Language"))
+                    message = {**message, "headers": headers}
+            await send(message)
+
         token = _current.set((locale, translations(locale)))
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_with_language)
         finally:
             _current.reset(token)
