@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.dates import get_day_names, get_month_names
@@ -23,7 +24,9 @@ from bonemets.core.knowledge import load
 from bonemets.core.pathway import assess
 from bonemets.core.triage.engine import rule_table
 from bonemets.education import library
+from bonemets.education.search import safety_net
 from bonemets.faces.web import i18n
+from bonemets.faces.web import pages as pages_module
 from bonemets.faces.web.app import create_app
 from bonemets.faces.web.i18n_extract import POT, SOURCE_PO, build_catalog, msgids, read
 from bonemets.service.wording import clinical
@@ -119,6 +122,40 @@ def client(
 ) -> Iterator[TestClient]:
     with TestClient(create_app(settings, db), headers={"Accept-Language": PSEUDO}) as c:
         yield c
+
+
+# The page templates each test below renders in the made-up language. Every page template must be
+# in one of them (test_every_page_template_is_rendered_in_the_made_up_language): a new page is
+# added to a test here, and so checked for English left over.
+PATIENT_PAGES = {"portal_home.html", "portal_check_in.html", "portal_details.html",
+                 "portal_result.html", "portal_messages.html", "portal_calendar.html",
+                 "account.html", "learn_index.html"}  # fmt: skip
+TEAM_PAGES = {"login.html", "worklist.html", "patient.html", "account.html", "error.html",
+              "learn_article.html", "admin_audit.html", "simulate.html"}  # fmt: skip
+TEMPLATES = Path(pages_module.__file__).parent / "templates"
+
+
+def test_every_page_template_is_rendered_in_the_made_up_language() -> None:
+    page_templates = {
+        p.name for p in TEMPLATES.glob("*.html") if '{% extends "base.html" %}' in p.read_text()
+    }
+    assert page_templates <= PATIENT_PAGES | TEAM_PAGES, (
+        f"add these pages to a test below: {sorted(page_templates - PATIENT_PAGES - TEAM_PAGES)}"
+    )
+
+
+@pytest.fixture
+def rendered(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The names of the templates the app renders during the test."""
+    names: set[str] = set()
+    original = pages_module.templates.TemplateResponse
+
+    def recording(request: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        names.add(name)
+        return original(request, name, *args, **kwargs)
+
+    monkeypatch.setattr(pages_module.templates, "TemplateResponse", recording)
+    return names
 
 
 def sign_in(client: TestClient, username: str) -> str:
@@ -257,8 +294,11 @@ def _check_in(client: TestClient, csrf: str, symptom: str, **answers: str) -> st
     return str(done.headers["location"])
 
 
+QUESTION = "my legs feel weak"  # the patient's own words, asked on the learn page
+
+
 def test_a_language_is_one_file_patient_pages(
-    client: TestClient, db: Database, settings: Settings
+    client: TestClient, db: Database, settings: Settings, rendered: set[str]
 ) -> None:
     csrf = sign_in(client, "user-a")
     pages: dict[str, str] = {}
@@ -272,15 +312,32 @@ def test_a_language_is_one_file_patient_pages(
     pages["calendar"] = client.get("/portal/calendar").text
     pages["account"] = client.get("/account").text
     pages["learn"] = client.get("/learn").text
+    pages["learn answers"] = client.get("/learn", params={"q": QUESTION}).text
     pages["home again"] = client.get("/portal").text  # with a check-in in its history
-    data = [*_clinical_texts(db, settings), *_documents()]
+    # An emergency: the result at once, then step 2 under the early result.
+    client.post("/portal/check-in", data={"csrf_token": csrf, "symptom": "bladder_problem"})
+    emergency = client.post(
+        "/portal/check-in", data={"csrf_token": csrf, "symptom": "bladder_problem"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert "partial=1" in emergency.headers["location"], emergency.headers
+    pages["emergency"] = client.get(emergency.headers["location"]).text
+    pages["details after an emergency"] = client.get("/portal/check-in/details").text
+    assert rendered == PATIENT_PAGES
+    net = safety_net(QUESTION)
+    assert net is not None  # the learn page's answer has a safety net to check
+    data = [*_clinical_texts(db, settings), *_documents(), QUESTION, *net.words]
     leaks = {name: _leaks(html, data) for name, html in pages.items()}
     assert not any(leaks.values()), "\n".join(f"{k}: {v!r}" for k, vs in leaks.items() for v in vs)
     assert _lang(pages["home"]) == PSEUDO
+    assert (
+        'class="emergency-screen"' in pages["emergency"]
+        and 'id="early"' in pages["details after an emergency"]
+    )
 
 
 def test_a_language_is_one_file_care_team_pages(
-    client: TestClient, db: Database, settings: Settings
+    client: TestClient, db: Database, settings: Settings, rendered: set[str]
 ) -> None:
     patient_csrf = sign_in(client, "user-a")
     _check_in(client, patient_csrf, "back_pain", **{"back_pain.severity": "3"})
@@ -299,6 +356,7 @@ def test_a_language_is_one_file_care_team_pages(
     sign_in(client, "admin")
     pages["audit"] = client.get("/admin/audit?verify=1").text
     pages["simulator"] = client.get("/simulate").text
+    assert rendered - PATIENT_PAGES == TEAM_PAGES - PATIENT_PAGES
     data = [*_clinical_texts(db, settings), *_documents()]
     leaks = {name: _leaks(html, data) for name, html in pages.items()}
     assert not any(leaks.values()), "\n".join(f"{k}: {v!r}" for k, vs in leaks.items() for v in vs)

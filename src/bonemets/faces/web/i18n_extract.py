@@ -114,7 +114,9 @@ def code_texts() -> Iterator[str]:
 def knowledge_texts() -> Iterator[tuple[str, str]]:
     """(where, English text) of every patient-facing knowledge string."""
     from bonemets.core.durations import CHOICES
-    from bonemets.core.triage.models import DISCLAIMER
+    from bonemets.core.triage import triage
+    from bonemets.core.triage.engine import _meaning
+    from bonemets.core.triage.models import DISCLAIMER, Level
     from bonemets.education.plan import AGENT_WORDS
     from bonemets.sim.api import DISCLAIMER as SIM_DISCLAIMER
 
@@ -125,6 +127,9 @@ def knowledge_texts() -> Iterator[tuple[str, str]]:
                 yield f"knowledge/{name}.toml:{path}", text
     for _days, words in CHOICES:
         yield "core/durations.py:CHOICES", words
+    for level in Level:  # what each level asks of the patient, as the result says it
+        yield "core/triage/engine.py:_meaning", _meaning(level, "patient")
+    yield "core/triage/engine.py:_headline", triage({"symptoms": []}).headline
     yield "core/triage/models.py:DISCLAIMER", DISCLAIMER
     yield "sim/api.py:DISCLAIMER", SIM_DISCLAIMER
     for words in AGENT_WORDS.values():
