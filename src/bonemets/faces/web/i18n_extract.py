@@ -114,9 +114,10 @@ def code_texts() -> Iterator[str]:
 def knowledge_texts() -> Iterator[tuple[str, str]]:
     """(where, English text) of every patient-facing knowledge string."""
     from bonemets.core.durations import CHOICES
+    from bonemets.core.levels import Level
     from bonemets.core.triage import triage
     from bonemets.core.triage.engine import _meaning
-    from bonemets.core.triage.models import DISCLAIMER, Level
+    from bonemets.core.triage.models import DISCLAIMER
     from bonemets.education.plan import AGENT_WORDS
     from bonemets.sim.api import DISCLAIMER as SIM_DISCLAIMER
 
