@@ -17,8 +17,11 @@ def register(app: typer.Typer) -> None:
         """Write locale/messages.pot and the English catalogue from the sources."""
         from bonemets.faces.web.i18n_extract import extract as run_extract
 
-        for path in run_extract():
+        written = run_extract()
+        for path in written:
             console.print(f"wrote {path}", highlight=False)
+        if not written:
+            console.print("catalogues already up to date", highlight=False)
 
     @i18n_app.command()
     def check() -> None:

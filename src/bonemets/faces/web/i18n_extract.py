@@ -9,6 +9,7 @@ Article files (knowledge/articles/*.md) are whole documents and are not in the c
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Iterator
 from io import BytesIO
@@ -141,7 +142,8 @@ def knowledge_texts() -> Iterator[tuple[str, str]]:
 
 def build_catalog() -> Catalog:
     """The template catalogue (.pot) from the sources as they are now."""
-    catalog = Catalog(project="bonemets", domain=DOMAIN, charset="utf-8", fuzzy=False)
+    catalog = Catalog(project="bonemets", domain=DOMAIN, charset="utf-8", fuzzy=False,
+                      copyright_holder="the bonemets authors")  # fmt: skip
     for filename, lineno, message, comments, context in extract_from_dir(
         str(WEB_DIR), METHOD_MAP, OPTIONS, KEYWORDS, comment_tags=("TRANSLATORS:",)
     ):
@@ -162,7 +164,8 @@ def _po_bytes(catalog: Catalog) -> bytes:
 def source_catalog(template: Catalog) -> Catalog:
     """The English catalogue: every msgid, msgstr empty (gettext then shows the msgid itself:
     English is the source language, so nothing is written twice)."""
-    english = Catalog(locale=DEFAULT_LOCALE, project="bonemets", domain=DOMAIN, fuzzy=False)
+    english = Catalog(locale=DEFAULT_LOCALE, project="bonemets", domain=DOMAIN, fuzzy=False,
+                      copyright_holder="the bonemets authors")  # fmt: skip
     for message in template:
         if message.id:
             english.add(message.id, None, message.locations, auto_comments=message.auto_comments)
@@ -183,9 +186,17 @@ def extract() -> list[Path]:
     template = build_catalog()
     POT.parent.mkdir(parents=True, exist_ok=True)
     SOURCE_PO.parent.mkdir(parents=True, exist_ok=True)
-    POT.write_bytes(_po_bytes(template))
-    SOURCE_PO.write_bytes(_po_bytes(source_catalog(template)))
-    return [POT, SOURCE_PO]
+    written = []
+    english = source_catalog(template)
+    for path, data in ((POT, _po_bytes(template)), (SOURCE_PO, _po_bytes(english))):
+        if not path.is_file() or _dateless(path.read_bytes()) != _dateless(data):
+            path.write_bytes(data)  # only when more than the dates changed: quiet diffs
+            written.append(path)
+    return written
+
+
+def _dateless(po: bytes) -> bytes:
+    return re.sub(rb'"(POT-Creation-Date|PO-Revision-Date): [^"]*"', b"", po)
 
 
 def check() -> list[str]:
