@@ -41,6 +41,7 @@ MODULE_EXTRA: dict[str, str] = {
     "icalendar": "web",
     "wordllama": "web",  # the education search's sentence embeddings
     "fastapi_offline": "web",  # Swagger UI and ReDoc files
+    "babel": "web",  # the interface's languages (gettext catalogues)
 }
 
 

@@ -8,6 +8,7 @@ from bonemets import ENGINE_VERSION
 from bonemets.faces.cli import (
     assess_cmd,
     calc,
+    i18n_cmds,
     interop_cmds,
     labs_cmds,
     learn_cmds,
@@ -44,6 +45,7 @@ notify_cmds.register(app)
 simulate_cmd.register(app)
 interop_cmds.register(app)
 learn_cmds.register(app)
+i18n_cmds.register(app)
 population_cmds.register(app)
 
 

@@ -29,6 +29,7 @@ from bonemets.faces.web.deps import (
     read_flash,
     signed_in,
 )
+from bonemets.faces.web.i18n import N_, gettext, ngettext
 from bonemets.faces.web.pages import error_page, form_data, render
 from bonemets.service import accounts
 from bonemets.service.audit import record
@@ -123,7 +124,7 @@ def login_submit(
 ) -> Response:
     nxt = _safe_next(_field(form, "next") or None)
     if not _login_csrf_ok(request, ctx, form):
-        return error_page(request, 403, "Please try again", "The sign-in form had expired.")
+        return error_page(request, 403, N_("Please try again"), N_("The sign-in form had expired."))
     common: dict[str, Any] = {
         "client": client_address(request),
         "device": request.cookies.get(DEVICE_COOKIE),
@@ -149,22 +150,26 @@ def login_submit(
         wait = outcome.retry_after
         return _login_page(
             request, ctx, 429, nxt=nxt, headers={"Retry-After": str(wait)},
-            error=f"Too many failed attempts. Wait {_duration(wait)} and try again.",
+            error=gettext("Too many failed attempts. Wait %(wait)s and try again.")
+            % {"wait": _duration(wait)},
         )  # fmt: skip
     if outcome.needs_code and outcome.user is not None:
         step = accounts.pending_token(ctx.settings, outcome.user.username)
-        error = "That code did not match. Try the newest one." if outcome.wrong_code else None
+        wrong = gettext("That code did not match. Try the newest one.")
+        error = wrong if outcome.wrong_code else None
         return _login_page(request, ctx, 401 if error else 200, error=error, nxt=nxt,
                            pending=step)  # fmt: skip
     if outcome.expired:
-        return _login_page(request, ctx, 401, error="That took too long: sign in again.", nxt=nxt)
-    return _login_page(request, ctx, 401, error="Wrong username or password.", nxt=nxt)
+        expired = gettext("That took too long: sign in again.")
+        return _login_page(request, ctx, 401, error=expired, nxt=nxt)
+    return _login_page(request, ctx, 401, error=gettext("Wrong username or password."), nxt=nxt)
 
 
 def _duration(seconds: int) -> str:
     if seconds < 90:
-        return f"{seconds} seconds"
-    return f"{round(seconds / 60)} minutes"
+        return ngettext("%(n)d second", "%(n)d seconds", seconds) % {"n": seconds}
+    minutes = round(seconds / 60)
+    return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
 
 
 @router.post("/logout", response_model=None)
@@ -232,8 +237,8 @@ def totp_start(
     """Show a new secret (QR code and text) to add to an authenticator app."""
     check_csrf(who, _field(form, CSRF_FIELD))
     if who.user.role not in accounts.TOTP_ROLES:
-        return _account_page(request, ctx, who, status=403,
-                             error="A second factor is for clinicians and admins.")  # fmt: skip
+        refused = gettext("A second factor is for clinicians and admins.")
+        return _account_page(request, ctx, who, status=403, error=refused)
     enrol = _enrolment(ctx, who, accounts.new_totp_secret())
     return _account_page(request, ctx, who, enrol=enrol)
 
@@ -249,7 +254,7 @@ def totp_confirm(
     check_csrf(who, _field(form, CSRF_FIELD))
     secret = accounts.unsigned_secret(ctx.settings, who.user.id, _field(form, "signed"))
     if secret is None:
-        return _account_page(request, ctx, who, status=400, error="Start again.")
+        return _account_page(request, ctx, who, status=400, error=gettext("Start again."))
     try:
         with ctx.db.transaction() as s:
             user = repo.user_by_id(s, who.user.id)
@@ -259,7 +264,7 @@ def totp_confirm(
         record(ctx.db, user=who.user, action="invalid", what=f"enable second factor: {exc}")
         return _account_page(request, ctx, who, status=422, error=exc.message,
                              enrol=_enrolment(ctx, who, secret))  # fmt: skip
-    message = "Two-step sign-in is on: you will be asked for a code when you sign in."
+    message = gettext("Two-step sign-in is on: you will be asked for a code when you sign in.")
     return RedirectResponse(flash_url(ctx.settings, "/account", message), status_code=303)
 
 
@@ -283,9 +288,10 @@ def totp_disable(
             accounts.disable_totp(s, user)
     if step is None:
         record(ctx.db, user=who.user, action="invalid", what="disable second factor: wrong code")
-        return _account_page(request, ctx, who, status=422, error="That code did not match.")
+        wrong = gettext("That code did not match.")
+        return _account_page(request, ctx, who, status=422, error=wrong)
     return RedirectResponse(
-        flash_url(ctx.settings, "/account", "Two-step sign-in is off."), status_code=303
+        flash_url(ctx.settings, "/account", gettext("Two-step sign-in is off.")), status_code=303
     )
 
 

@@ -26,6 +26,7 @@ from bonemets.faces.web import (
     api,
     calendar_routes,
     fhir_api,
+    i18n,
     learn,
     messages,
     pages,
@@ -38,6 +39,7 @@ from bonemets.faces.web.assets import response_for as assets_response
 from bonemets.faces.web.assets import router as assets_router
 from bonemets.faces.web.deps import SESSION_COOKIE, Context, CsrfFailed, NotSignedIn
 from bonemets.faces.web.guard import Limits, RequestGuard
+from bonemets.faces.web.i18n import N_
 from bonemets.service import accounts, audit
 from bonemets.service.accounts import AccountError
 from bonemets.service.care import AccessDenied
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     hsts = settings.hsts_seconds if settings.secure_cookies else 0
     app.add_middleware(SecurityHeaders, hsts_seconds=hsts)
+    app.add_middleware(i18n.LocaleMiddleware)  # the request's language (Accept-Language)
     app.include_router(api.router)
     app.include_router(fhir_api.router)
     app.include_router(smart.router)  # SMART app launch, SMART discovery, EHR identifier links
@@ -180,7 +183,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             return fhir_api.not_found()
         if _is_api(request):
             return JSONResponse({"detail": "not found"}, status_code=404)
-        return pages.error_page(request, 404, "Not found", "There is no such page for you.")
+        return pages.error_page(request, 404, N_("Not found"), N_("There is no such page for you."))
 
     @app.exception_handler(OverrideRequired)
     def _needs_override(request: Request, exc: OverrideRequired) -> Response:
@@ -200,7 +203,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if _is_api(request):
             return JSONResponse({"detail": exc.detail}, status_code=403)
         return pages.error_page(
-            request, 403, "Please try again", "The form had expired: go back, reload and retry."
+            request,
+            403,
+            N_("Please try again"),
+            N_("The form had expired: go back, reload and retry."),
         )
 
     @app.exception_handler(AccountError)

@@ -11,20 +11,22 @@ from starlette.datastructures import FormData
 from bonemets.core.durations import parse_duration
 from bonemets.core.triage.models import symptom_catalogue
 from bonemets.education.patient_words import areas
+from bonemets.faces.web.i18n import N_
 
-SEVERITY = [(1, "Mild"), (2, "Moderate"), (3, "Severe"), (4, "Very severe")]
+# The words are msgids (N_), translated where the templates show them (`| tr`).
+SEVERITY = [(1, N_("Mild")), (2, N_("Moderate")), (3, N_("Severe")), (4, N_("Very severe"))]
 TRENDS = [
-    ("new", "New"),
-    ("worse", "Getting worse"),
-    ("same", "About the same"),
-    ("better", "Getting better"),
+    ("new", N_("New")),
+    ("worse", N_("Getting worse")),
+    ("same", N_("About the same")),
+    ("better", N_("Getting better")),
 ]
 LAB_CHOICES = [
-    ("calcium_total", "Calcium", ["mmol/L", "mg/dL"]),
-    ("albumin", "Albumin", ["g/L", "g/dL"]),
-    ("calcium_corrected", "Corrected (adjusted) calcium", ["mmol/L", "mg/dL"]),
-    ("platelets", "Platelets", ["10*9/L"]),
-    ("haemoglobin", "Haemoglobin", ["g/L", "g/dL"]),
+    ("calcium_total", N_("Calcium"), ["mmol/L", "mg/dL"]),
+    ("albumin", N_("Albumin"), ["g/L", "g/dL"]),
+    ("calcium_corrected", N_("Corrected (adjusted) calcium"), ["mmol/L", "mg/dL"]),
+    ("platelets", N_("Platelets"), ["10*9/L"]),
+    ("haemoglobin", N_("Haemoglobin"), ["g/L", "g/dL"]),
 ]
 
 

@@ -21,6 +21,7 @@ from bonemets.education.plan import CarePlan, build_care_plan, team_contacts_set
 from bonemets.education.search import HIGHLIGHT, ask
 from bonemets.faces.web import pages
 from bonemets.faces.web.deps import Context, SignedIn, context, optional_user, signed_in
+from bonemets.faces.web.i18n import N_
 from bonemets.service import care
 
 router = APIRouter(include_in_schema=False)
@@ -64,7 +65,7 @@ def learn_article(
 ) -> HTMLResponse:
     item = library.article(article_id)
     if item is None:
-        return pages.error_page(request, 404, "Not found", "There is no such article.")
+        return pages.error_page(request, 404, N_("Not found"), N_("There is no such article."))
     rendered = library.render(item.id)
     return pages.render(
         request,

@@ -19,6 +19,7 @@ from bonemets.faces.web.deps import (
     path_segment,
     signed_in,
 )
+from bonemets.faces.web.i18n import gettext, ngettext, tr
 from bonemets.faces.web.pages import (
     _clinician,
     _contacts,
@@ -76,8 +77,8 @@ def portal_send(
         sent = service.send(ctx.db, ctx.settings, who.user, patient_id, body)
     except InputError as exc:
         return _portal(
-            request, ctx, who, patient_id, error=f"Please check your message: {exc.message}",
-            draft=body[: service.MAX_BODY], status=422,
+            request, ctx, who, patient_id, draft=body[: service.MAX_BODY], status=422,
+            error=gettext("Please check your message: %(message)s") % {"message": tr(exc.message)},
         )  # fmt: skip
     if sent.report_id is not None:
         return RedirectResponse(f"/portal/reports/{sent.report_id}", status_code=303)
@@ -98,11 +99,11 @@ def team_reply(
         service.reply(ctx.db, who.user, patient_id, str(form.get("body") or ""))
     except InputError as exc:
         return _patient_page(
-            request, ctx, who, patient_id, status=422, form_error={"message": exc.message}
+            request, ctx, who, patient_id, status=422, form_error={"message": tr(exc.message)}
         )
     path = f"/patients/{path_segment(patient_id)}"
     return RedirectResponse(
-        flash_url(ctx.settings, path, "Reply sent.", "messages"), status_code=303
+        flash_url(ctx.settings, path, gettext("Reply sent."), "messages"), status_code=303
     )
 
 
@@ -117,5 +118,7 @@ def team_mark_read(
     check_csrf(who, str(form.get(CSRF_FIELD) or ""))
     marked = service.mark_read(ctx.db, who.user, patient_id)
     path = f"/patients/{path_segment(patient_id)}"
-    message = f"{marked} message{'s' if marked != 1 else ''} marked read."
+    message = ngettext("%(n)d message marked read.", "%(n)d messages marked read.", marked) % {
+        "n": marked
+    }
     return RedirectResponse(flash_url(ctx.settings, path, message, "messages"), status_code=303)

@@ -23,7 +23,7 @@ from bonemets.core.record import LesionSite
 from bonemets.core.units import unit_in_system
 from bonemets.education import patient_words
 from bonemets.education.plan import AGENT_WORDS
-from bonemets.faces.web import forms
+from bonemets.faces.web import forms, i18n
 from bonemets.faces.web.assets import default_assets
 from bonemets.faces.web.deps import (
     CSRF_FIELD,
@@ -37,12 +37,22 @@ from bonemets.faces.web.deps import (
     read_flash,
     signed_in,
 )
+from bonemets.faces.web.i18n import N_
 from bonemets.service import accounts, care, filing, wording
 from bonemets.service import check_in as check_in_service
 from bonemets.service import messages as message_service
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.add_extension("jinja2.ext.i18n")
+# {% trans %} blocks and _() / ngettext read the request's language (faces/web/i18n.py); whitespace
+# inside {% trans %} is folded, so the catalogue's msgids are one line each.
+templates.env.policies["ext.i18n.trimmed"] = True
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True
+)
+templates.env.globals["html_lang"] = i18n.html_lang
+templates.env.filters["tr"] = i18n.tr  # {{ entry.label | tr }}: a knowledge file's text
 templates.env.globals.update(engine_version=ENGINE_VERSION, csrf_field=CSRF_FIELD)
 # {{ asset("app.css") }}: the file's content-hashed URL (faces/web/assets.py).
 templates.env.globals["asset"] = lambda name: default_assets().url(name)
@@ -51,14 +61,37 @@ templates.env.filters["seg"] = path_segment  # a record id in a URL path
 
 @pass_context
 def _patient_date(page: Any, value: Any) -> str:
-    """'Tuesday 8 December' (with the year when it is not this year's: the page's `today`)."""
-    return patient_words.patient_date(value, page.get("today"))
+    """'Tuesday 8 December' (with the year when it is not this year's: the page's `today`); in
+    another language, the same pattern in its words (CLDR, through Babel)."""
+    locale = i18n.current_locale()
+    if locale == i18n.DEFAULT_LOCALE or value is None or value == "":
+        return patient_words.patient_date(value, page.get("today"))
+    from babel.dates import format_date
+
+    day = dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    today = page.get("today")
+    pattern = "EEEE d MMMM" if today is not None and day.year == today.year else "EEEE d MMMM y"
+    return format_date(day, pattern, locale=locale)
+
+
+def short_date(value: dt.date | str | None, today: dt.date | None) -> str:
+    """'Tue 8 Dec' for table headers and chart axes (the year when it is not this year's); in
+    another language, the same pattern in its words (CLDR, through Babel)."""
+    locale = i18n.current_locale()
+    if locale == i18n.DEFAULT_LOCALE or value is None or value == "":
+        return patient_words.short_date(value, today)
+    from babel.dates import format_date
+
+    day = dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    pattern = "EEE d MMM" if today is not None and day.year == today.year else "EEE d MMM y"
+    return format_date(day, pattern, locale=locale)
 
 
 @pass_context
 def _short_date(page: Any, value: Any) -> str:
-    """'Tue 8 Dec' for table headers and chart axes (the year when it is not this year's)."""
-    return patient_words.short_date(value, page.get("today"))
+    return short_date(value, page.get("today"))
 
 
 templates.env.filters["pdate"] = _patient_date
@@ -69,21 +102,26 @@ templates.env.filters["unit_words"] = patient_words.unit_words
 templates.env.filters["agent_words"] = lambda agent: AGENT_WORDS.get(agent, agent.replace("_", " "))
 
 
-def ago(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
-    """How long ago, in the largest whole unit a clinician reads at a glance ("25 min",
-    "3 h", "4 days")."""
+def ago(moment: dt.datetime | None, now: dt.datetime | None = None, bare: bool = False) -> str:
+    """How long ago, in the largest whole unit a clinician reads at a glance ("25 min ago",
+    "3 h ago", "4 days ago"; without the "ago" when `bare`), in the request's language."""
     if moment is None:
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     seconds = max(0.0, ((now or dt.datetime.now(dt.UTC)) - moment).total_seconds())
     if seconds < 60:
-        return "just now"
+        return i18n.gettext("just now")
     if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
+        n = int(seconds // 60)
+        return (i18n.gettext("%(n)d min") if bare else i18n.gettext("%(n)d min ago")) % {"n": n}
     if seconds < 48 * 3600:
-        return f"{int(seconds // 3600)} h ago"
-    return f"{int(seconds // 86400)} days ago"
+        n = int(seconds // 3600)
+        return (i18n.gettext("%(n)d h") if bare else i18n.gettext("%(n)d h ago")) % {"n": n}
+    n = int(seconds // 86400)
+    if bare:
+        return i18n.ngettext("%(n)d day", "%(n)d days", n) % {"n": n}
+    return i18n.ngettext("%(n)d day ago", "%(n)d days ago", n) % {"n": n}
 
 
 def utc_iso(moment: dt.datetime) -> str:
@@ -97,14 +135,47 @@ templates.env.filters["ago"] = ago
 templates.env.filters["utc_iso"] = utc_iso
 templates.env.filters["clinical"] = wording.clinical  # {{ alert.headline | clinical(rules) }}
 
+# English, as msgids: the templates translate them where shown (`level_words[x] | tr`).
 LEVEL_WORDS = {
-    "emergency": "Emergency",
-    "urgent": "Urgent",
-    "soon": "Soon",
-    "routine": "Routine",
-    "self_care": "Self care",
+    "emergency": N_("Emergency"),
+    "urgent": N_("Urgent"),
+    "soon": N_("Soon"),
+    "routine": N_("Routine"),
+    "self_care": N_("Self care"),
 }
 templates.env.globals["level_words"] = LEVEL_WORDS
+ROLE_WORDS = {
+    "patient": N_("patient"),
+    "carer": N_("carer"),
+    "clinician": N_("clinician"),
+    "admin": N_("admin"),
+}
+templates.env.globals["role_words"] = lambda role: i18n.tr(ROLE_WORDS.get(role, role))
+BMA_STATUS_WORDS = {
+    "overdue": N_("overdue"),
+    "due": N_("due"),
+    "withhold": N_("withhold"),
+    "not_started": N_("not started"),
+    "not_due": N_("not due"),
+    "held": N_("held"),
+    "stopped": N_("stopped"),
+    "lapsed": N_("lapsed"),
+    "not_indicated": N_("not indicated"),
+}
+templates.env.globals["bma_status_words"] = lambda s: (
+    i18n.tr(BMA_STATUS_WORDS[s]) if s in BMA_STATUS_WORDS else code_words(s)
+)
+
+
+def code_words(code: object) -> str:
+    """A code shown as words on the team's pages ("not_started" -> "not started"), translated
+    when the catalogue has those words (i18n_extract lists the codes of the record's fields)."""
+    if code is None or code == "":
+        return ""
+    return i18n.tr(str(code).replace("_", " "))
+
+
+templates.env.filters["code_words"] = code_words
 
 
 async def form_data(request: Request) -> FormData:
@@ -122,7 +193,10 @@ def render(request: Request, name: str, status: int = 200, **values: Any) -> HTM
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-    return render(request, "error.html", status, title=title, message=message, who=None)
+    """An error page; `title` and `message` are msgids (marked with N_ where written)."""
+    return render(
+        request, "error.html", status, title=i18n.tr(title), message=i18n.tr(message), who=None
+    )
 
 
 def _home_for(who: SignedIn) -> str:
@@ -393,14 +467,14 @@ def check_in_submit(
 
 
 ANSWER_WORDS = {
-    "severity": "how bad it is",
-    "frequency": "how often",
-    "interference": "how much it gets in the way",
-    "pain_score": "the pain score",
-    "duration": "how long",
-    "duration_days": "how long",
-    "trend": "whether it is changing",
-    "site": "where",
+    "severity": N_("how bad it is"),
+    "frequency": N_("how often"),
+    "interference": N_("how much it gets in the way"),
+    "pain_score": N_("the pain score"),
+    "duration": N_("how long"),
+    "duration_days": N_("how long"),
+    "trend": N_("whether it is changing"),
+    "site": N_("where"),
 }
 
 
@@ -420,11 +494,19 @@ def _plain_error(exc: InputError, chosen: list[str]) -> str:
         code = field.split(".", 1)[0]
     if code is not None:
         label = symptom_catalogue()[code]["label"]
-        question = ANSWER_WORDS.get(answer, "this answer")
-        return f"Please check {question} for “{label}”: {exc.message}"
+        question = i18n.tr(ANSWER_WORDS.get(answer, N_("this answer")))
+        return i18n.gettext("Please check %(question)s for “%(label)s”: %(message)s") % {
+            "question": question,
+            "label": i18n.tr(label),
+            "message": i18n.tr(exc.message),
+        }
     if field.startswith("labs"):
-        return f"Please check the blood test results: {exc.message}"
-    return f"Please check your answers: {exc.message}"
+        return i18n.gettext("Please check the blood test results: %(message)s") % {
+            "message": i18n.tr(exc.message)
+        }
+    return i18n.gettext("Please check your answers: %(message)s") % {
+        "message": i18n.tr(exc.message)
+    }
 
 
 @router.get("/portal/reports/{entry_id}", response_class=HTMLResponse)
@@ -662,14 +744,18 @@ def add_entry(
             form_kind=kind,
             error_field=forms.input_name(exc.field),
         )
-    message = f"Saved {kind.replace('_', ' ')}."
+    message = i18n.gettext("Saved %(what)s.") % {"what": code_words(kind)}
     assessment = filed.assessment
     if kind == "bma_dose" and assessment.bma.next_due is not None:
-        message += f" Next dose due {assessment.bma.next_due.isoformat()}."
+        message += " " + i18n.gettext("Next dose due %(date)s.") % {
+            "date": assessment.bma.next_due.isoformat()
+        }
     if filed.findings:
-        message += " Checks: " + " ".join(f.headline for f in filed.findings)
+        message += " " + i18n.gettext("Checks: %(checks)s") % {
+            "checks": " ".join(i18n.tr(f.headline) for f in filed.findings)
+        }
     if filed.alert_id is not None:
-        message += " An alert was opened."
+        message += " " + i18n.gettext("An alert was opened.")
     return RedirectResponse(
         flash_url(ctx.settings, f"/patients/{path_segment(patient_id)}", message[:600], kind),
         status_code=303,
@@ -703,7 +789,8 @@ def acknowledge(
         )
     path = f"/patients/{path_segment(alert.patient_id)}"
     return RedirectResponse(
-        flash_url(ctx.settings, path, "Alert acknowledged.", "alerts"), status_code=303
+        flash_url(ctx.settings, path, i18n.gettext("Alert acknowledged."), "alerts"),
+        status_code=303,
     )
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from bonemets.core.errors import InputError
 from bonemets.faces.web.charts import figure_json
 from bonemets.faces.web.deps import SignedIn, optional_user
+from bonemets.faces.web.i18n import gettext
 from bonemets.sim import DISCLAIMER, MODELS, REGIMENS, simulate
 
 router = APIRouter(include_in_schema=False)
@@ -113,13 +114,17 @@ def warm() -> threading.Thread:
 def _check(model: str, arms: list[str], days: int) -> str | None:
     """What is wrong with the parameters, before anything runs (None when all is well)."""
     if model not in MODELS:
-        return f"Unknown model {model!r}."
+        return gettext("Unknown model %(model)r.") % {"model": model}
     if not 30 <= days <= MAX_WEB_DAYS:
-        return f"Choose between 30 and {MAX_WEB_DAYS} days."
+        return gettext("Choose between 30 and %(max)d days.") % {"max": MAX_WEB_DAYS}
     choices = ("none", *REGIMENS)
     for i, arm in enumerate(arms):
         if arm not in choices:
-            return f"Arm {i + 1}: unknown treatment {arm!r} (choose one of {', '.join(choices)})."
+            return gettext("Arm %(n)d: unknown treatment %(arm)r (choose one of %(choices)s).") % {
+                "n": i + 1,
+                "arm": arm,
+                "choices": ", ".join(choices),
+            }
     return None
 
 

@@ -47,6 +47,7 @@ from bonemets.faces.web.account import set_session_cookie
 from bonemets.faces.web.bearer import fhir_user_subjects
 from bonemets.faces.web.deps import Context, SignedIn, context, optional_user
 from bonemets.faces.web.fhir_api import smart_configuration
+from bonemets.faces.web.i18n import N_, gettext, html_lang, tr
 from bonemets.service import accounts, care, ehr
 
 router = APIRouter(include_in_schema=False)
@@ -139,10 +140,12 @@ def _oauth(client: SmartClient, redirect_uri: str) -> AsyncOAuth2Client:
 
 
 def _page(status: int, title: str, message: str) -> HTMLResponse:
+    """A launch error page; `title` and `message` are msgids (N_ where written)."""
+    title, message, sign_in = tr(title), tr(message), gettext("Sign in to bonemets")
     body = (
-        "<!doctype html><html lang=en><meta charset=utf-8><title>bonemets: "
+        f"<!doctype html><html lang={html_lang()}><meta charset=utf-8><title>bonemets: "
         f"{_esc(title)}</title><main><h1>{_esc(title)}</h1><p>{_esc(message)}</p>"
-        '<p><a href="/login">Sign in to bonemets</a></p></main></html>'
+        f'<p><a href="/login">{_esc(sign_in)}</a></p></main></html>'
     )
     return HTMLResponse(body, status_code=status)
 
@@ -169,11 +172,12 @@ async def launch(
     iss = (iss or settings.smart_standalone_iss or "").rstrip("/")
     client = registered.get(iss)
     if client is None:
-        return _page(400, "Unknown EHR", "This EHR is not registered with bonemets (iss).")
+        unknown = N_("This EHR is not registered with bonemets (iss).")
+        return _page(400, N_("Unknown EHR"), unknown)
     try:
         endpoints = await discover(iss)
     except LaunchError as exc:
-        return _page(exc.status, "The EHR could not be reached", exc.message)
+        return _page(exc.status, N_("The EHR could not be reached"), exc.message)
     state = generate_token(43)
     verifier = generate_token(64)
     scope = client.scope or (DEFAULT_SCOPE if launch else STANDALONE_SCOPE)
@@ -216,16 +220,17 @@ async def callback(
     ctx: Context = Depends(context),
 ) -> Response:
     if error:
-        return _page(403, "The EHR did not authorise bonemets", f"{error}")
+        return _page(403, N_("The EHR did not authorise bonemets"), f"{error}")
     if not code or not state:
-        return _page(400, "Launch not completed", "The EHR sent no code or no state.")
+        return _page(400, N_("Launch not completed"), N_("The EHR sent no code or no state."))
     started = await run_in_threadpool(_take_launch, ctx, state)
     if started is None:
-        return _page(400, "Launch expired", "This launch is unknown or expired: launch again.")
+        expired = N_("This launch is unknown or expired: launch again.")
+        return _page(400, N_("Launch expired"), expired)
     try:
         return await _finish(request, ctx, started, code)
     except LaunchError as exc:
-        return _page(exc.status, "bonemets could not open the patient", exc.message)
+        return _page(exc.status, N_("bonemets could not open the patient"), exc.message)
 
 
 async def _finish(request: Request, ctx: Context, started: t.SmartLaunch, code: str) -> Response:
@@ -353,7 +358,8 @@ def ehr_patient(
     )
     if pid is None or not _may_see(ctx, who.user, pid):
         # The same answer whether the patient exists or is not the user's: no id is revealed.
-        return _page(404, "Patient not found", "No bonemets patient of yours has this identifier.")
+        unknown = N_("No bonemets patient of yours has this identifier.")
+        return _page(404, N_("Patient not found"), unknown)
     return RedirectResponse(f"/patients/{urllib.parse.quote(pid)}", status_code=303)
 
 

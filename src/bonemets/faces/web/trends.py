@@ -27,48 +27,58 @@ from bonemets.faces.web.deps import (
     read_flash,
     signed_in,
 )
+from bonemets.faces.web.i18n import N_, gettext, tr
 from bonemets.service import accounts, care
 
 router = APIRouter(include_in_schema=False)
 
-WINDOW_WORDS = {3: "3 months", 6: "6 months", 12: "1 year", 0: "Everything"}
+# English, as msgids: translated where shown.
+WINDOW_WORDS = {3: N_("3 months"), 6: N_("6 months"), 12: N_("1 year"), 0: N_("Everything")}
 POSITION_WORDS = {
-    "below": "below the usual range",
-    "usual": "in the usual range",
-    "above": "above the usual range",
+    "below": N_("below the usual range"),
+    "usual": N_("in the usual range"),
+    "above": N_("above the usual range"),
     "unknown": "",
 }
 
 
 def _short(day: dt.date, today: dt.date) -> str:
-    return patient_words.short_date(day, today)
+    return pages.short_date(day, today)
 
 
 def _result_view(trend: trends.ResultTrend, today: dt.date) -> dict[str, Any]:
-    unit = patient_words.unit_words(trend.unit)
+    unit = tr(patient_words.unit_words(trend.unit))
+    name = tr(trend.name)
     points = [Point(p.day, p.value, p.typed_by_patient) for p in trend.points]
     days = {trend.points[0].day, trend.points[-1].day}
     chart = line_chart(
         points,
-        label=f"{trend.name} over time, in {unit}",
+        label=gettext("%(name)s over time, in %(unit)s") % {"name": name, "unit": unit},
         band=trend.usual,
         day_words={d: _short(d, today) for d in days},
     )
     usual = None
     if trend.usual is not None:
         low, high = trend.usual
-        usual = f"{trends.shown_value(low)} to {trends.shown_value(high)} {unit}"
+        usual = gettext("%(low)s to %(high)s %(unit)s") % {
+            "low": trends.shown_value(low),
+            "high": trends.shown_value(high),
+            "unit": unit,
+        }
     rows = [
         {
             "day": p.day,
             "value": f"{trends.shown_value(p.value)} {unit}",
-            "where": POSITION_WORDS[p.position],
+            "where": tr(POSITION_WORDS[p.position]) if POSITION_WORDS[p.position] else "",
             "typed": p.typed_by_patient,
             "not_adjusted": p.not_adjusted,
         }
         for p in reversed(trend.points)  # newest first, as people read results
     ]
-    return {"trend": trend, "chart": chart, "usual": usual, "rows": rows, "latest": rows[0]}
+    return {
+        "trend": trend, "name": name, "about": tr(trend.about), "chart": chart, "usual": usual,
+        "rows": rows, "latest": rows[0],
+    }  # fmt: skip
 
 
 def _pain_chart(trend: trends.SymptomTrend, today: dt.date) -> str:
@@ -78,7 +88,7 @@ def _pain_chart(trend: trends.SymptomTrend, today: dt.date) -> str:
     days = {trend.pain[0].day, trend.pain[-1].day}
     return line_chart(
         points,
-        label="My pain score (0 no pain, 10 worst pain) at each check-in",
+        label=gettext("My pain score (0 no pain, 10 worst pain) at each check-in"),
         fixed=(0.0, 10.0),
         day_words={d: _short(d, today) for d in days},
     )
@@ -131,7 +141,5 @@ def choose_units(
         user = repo.user_by_id(s, who.user.id)
         assert user is not None
         accounts.set_unit_system(s, user, str(form.get("unit_system") or ""))
-    return RedirectResponse(
-        flash_url(ctx.settings, back, "Your results are now shown in the units you chose."),
-        status_code=303,
-    )
+    said = gettext("Your results are now shown in the units you chose.")
+    return RedirectResponse(flash_url(ctx.settings, back, said), status_code=303)

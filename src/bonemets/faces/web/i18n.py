@@ -1,0 +1,181 @@
+"""The web faces' languages: gettext catalogues read from .po files, and the request's locale.
+
+A language is one file: ``<dir>/<lang>/LC_MESSAGES/messages.po``, in the package's
+``bonemets/locale`` or in a directory named by ``BONEMETS_LOCALE_DIRS`` (``os.pathsep``
+separated; these come first, so a deployment can also replace a packaged language). The .po is
+read directly (no compile step, no .mo committed) and its translations kept in memory, once per
+file version. The request's locale is negotiated from Accept-Language among the languages found
+(``en``, the source language, when none fits) and held in a context variable for the request, which
+the Jinja ``_()`` / ``ngettext`` / ``{% trans %}`` and the Python ``gettext`` below read.
+
+Strings in Python modules that are built before any request (tables of labels) are marked with
+``N_`` for the extractor and translated where they are shown (the ``tr`` filter, or ``gettext``).
+Patient text from the knowledge files is English in the core and translated at render time the
+same way, with the English text as the msgid (``bonemets.faces.web.i18n_extract`` puts it in the
+catalogue).
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.core import negotiate_locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+DEFAULT_LOCALE = "en"
+PACKAGE_LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
+ENV_DIRS = "BONEMETS_LOCALE_DIRS"
+DOMAIN = "messages"
+
+_SOURCE = NullTranslations()  # outside a request: the English source text
+# The request's locale and its translations, looked up once per request.
+_current: ContextVar[tuple[str, NullTranslations]] = ContextVar(
+    "bonemets_locale", default=(DEFAULT_LOCALE, _SOURCE)
+)
+
+
+def N_(message: str) -> str:
+    """Marks a string for the catalogue where it is defined; translated where it is shown."""
+    return message
+
+
+def locale_dirs() -> list[Path]:
+    """Where catalogues are looked for: the setting's directories first, then the package's."""
+    extra = [Path(p) for p in os.environ.get(ENV_DIRS, "").split(os.pathsep) if p.strip()]
+    return [*extra, PACKAGE_LOCALE_DIR]
+
+
+def available() -> dict[str, Path]:
+    """Locale -> its .po file (the first directory that has one wins). The directories are
+    listed once per process and setting: a new language is seen after a restart; a changed .po
+    of a known language at once (its translations are re-read when the file changes)."""
+    return _available(tuple(str(d) for d in locale_dirs()))
+
+
+@lru_cache(maxsize=8)
+def _available(dirs: tuple[str, ...]) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for directory in map(Path, dirs):
+        if not directory.is_dir():
+            continue
+        for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+            found.setdefault(po.parent.parent.name, po)
+    return found
+
+
+@lru_cache(maxsize=32)
+def _read(path: str, _mtime: float) -> NullTranslations:
+    with open(path, "rb") as f:
+        catalog = read_po(f, domain=DOMAIN)
+    # A translation whose placeholders do not match its English (a value lost or misspelt) is
+    # left out, so the English shows: never a page that fails, nor one missing a value such as
+    # a date or a number to call (Babel's python-format checker).
+    for message, errors in list(catalog.check()):
+        if errors:
+            catalog.delete(message.id, context=message.context)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)  # fuzzy entries are left out, as msgfmt does
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+def translations(locale: str) -> NullTranslations:
+    """The translations of `locale`; the source text when it has no catalogue."""
+    po = available().get(locale)
+    if po is None:
+        return _SOURCE
+    return _read(str(po), po.stat().st_mtime)
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The best available locale for an Accept-Language header, `en` when none fits."""
+    if not accept_language:
+        return DEFAULT_LOCALE
+    wanted: list[tuple[float, str]] = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        if not tag or tag == "*":
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            wanted.append((-quality + i * 1e-6, tag.replace("-", "_")))
+    preferred = [tag for _q, tag in sorted(wanted)]
+    chosen = negotiate_locale(preferred, sorted({*available(), DEFAULT_LOCALE}), sep="_")
+    return chosen or DEFAULT_LOCALE
+
+
+def current_locale() -> str:
+    return _current.get()[0]
+
+
+def html_lang(locale: str | None = None) -> str:
+    """The BCP 47 tag for <html lang> ("pt-BR", not "pt_BR")."""
+    return (locale or current_locale()).replace("_", "-")
+
+
+def gettext(message: str) -> str:
+    return _current.get()[1].ugettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _current.get()[1].ungettext(singular, plural, n)
+
+
+def tr(message: object) -> str:
+    """A text that is a msgid but not a literal (a knowledge file's, or an `N_` table's):
+    translated, and never used as a format string. Empty stays empty."""
+    if message is None or message == "":
+        return ""
+    return gettext(str(message))
+
+
+class LocaleMiddleware:
+    """Sets the request's locale from Accept-Language (plain ASGI, as SecurityHeaders); an HTML
+    answer says its language (Content-Language) and that it varies with Accept-Language."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = next(
+            (v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"accept-language"),
+            None,
+        )
+        locale = negotiate(header)
+        language = html_lang(locale).encode("latin-1")
+
+        async def send_with_language(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {key.lower() for key, _value in headers}
+                html = any(
+                    k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers
+                )
+                if html and b"content-language" not in names:
+                    headers.append((b"content-language", language))
+                    headers.append((b"vary", b"Accept-Language"))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        token = _current.set((locale, translations(locale)))
+        try:
+            await self.app(scope, receive, send_with_language)
+        finally:
+            _current.reset(token)
