@@ -4,8 +4,12 @@ directory, the real pages show no English left over."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,7 @@ from babel.dates import get_day_names, get_month_names
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 from fastapi.testclient import TestClient
+from icalendar import Calendar
 
 from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables
@@ -412,3 +417,46 @@ def test_a_translation_that_loses_a_placeholder_falls_back_to_english(tmp_path: 
     translations = i18n._read(str(target / "messages.po"), 0.0)
     assert translations.ugettext("Latest: %(value)s") == "Latest: %(value)s"
     assert translations.ugettext("Usual range: %(usual)s") == "Valeurs habituelles : %(usual)s"
+
+
+def _as_html(lines: list[str]) -> str:
+    return "".join(f"<p>{escape(line)}</p>" for line in lines if line.strip())
+
+
+def test_the_care_plan_pdf_and_the_calendar_feed_in_the_made_up_language(
+    client: TestClient, db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """The texts built outside the templates: the care plan PDF (downloaded with the browser's
+    language) and the calendar feed (a calendar app sends none: the link carries it)."""
+    tool = shutil.which("pdftotext")
+    if tool is None:
+        if os.environ.get("BONEMETS_REQUIRE_PDFTOPPM") == "1":
+            pytest.fail("pdftotext (poppler-utils) is required")
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    csrf = sign_in(client, "user-a")
+    pdf = client.get("/portal/careplan.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    path = tmp_path / "plan.pdf"
+    path.write_bytes(pdf.content)
+    text = subprocess.run([tool, str(path), "-"], check=True, capture_output=True, text=True)
+    lines = text.stdout.splitlines()
+    assert pseudo("My bone care plan") in lines
+    data = [*_clinical_texts(db, settings), "Patient pat-a", "bonemets", "/learn"]
+    leaks = _leaks(_as_html(lines), data)
+    assert not leaks, leaks
+    # The calendar link is made in the patient's language, and the feed is said in it.
+    made = client.post("/portal/calendar/link", data={"csrf_token": csrf})
+    link = re.search(r'value="(http[^"]+\.ics\?lang=eo)"', made.text)
+    assert link is not None, made.text
+    client.cookies.clear()
+    feed = client.get(link.group(1).split("://", 1)[1].split("/", 1)[1].join(["/", ""]))
+    assert feed.status_code == 200, feed.text
+    calendar = Calendar.from_ical(feed.content)
+    said = [
+        str(c.get(key)) for c in calendar.walk() for key in ("SUMMARY", "DESCRIPTION")
+        if c.get(key) is not None
+    ]  # fmt: skip
+    assert pseudo("Weekly check-in: tell your care team how you are") in said
+    urls = re.compile(r"https?://\S+")
+    leaks = _leaks(_as_html([urls.sub(" ", line) for s in said for line in s.split("\n")]), data)
+    assert not leaks, leaks

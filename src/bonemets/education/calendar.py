@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from icalendar import Alarm, Calendar, Event
 
+from bonemets.education.patient_words import ENGLISH, Wording
 from bonemets.education.plan import PlanItem
 
 PRODID = "-//bonemets//care plan calendar//EN"
@@ -54,9 +55,10 @@ def calendar_ics(
     items: Sequence[PlanItem],
     as_of: dt.date,
     *,
-    name: str = "My bone care",
+    name: str | None = None,
     base_url: str | None = None,
     check_ins_from: dt.date | None = None,
+    words: Wording = ENGLISH,
 ) -> bytes:
     """The items with a due date as all-day events, each with a reminder the day before; doses
     and tests repeat at their interval while the plan holds; with `check_ins_from`, a weekly
@@ -69,7 +71,7 @@ def calendar_ics(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", name or words._("My bone care"))
     stamp = dt.datetime.combine(as_of, dt.time(0, 0), tzinfo=dt.UTC)
     for item in items:
         if item.due is None:
@@ -80,32 +82,35 @@ def calendar_ics(
         event.add("last-modified", stamp)
         event.add("dtstart", item.due)
         event.add("dtend", item.due + dt.timedelta(days=1))
-        summary = item.title + (" (overdue)" if item.status == "overdue" else "")
+        summary = item.title
+        if item.status == "overdue":
+            summary = words._("%(title)s (overdue)") % {"title": item.title}
         event.add("summary", summary)
         description = item.detail
         if base_url:
-            description += f"\nMy care: {base_url.rstrip('/')}/portal"
-        description += "\nIf you are worried, contact your care team."
+            portal = f"{base_url.rstrip('/')}/portal"
+            description += "\n" + words._("My care: %(url)s") % {"url": portal}
+        description += "\n" + words._("If you are worried, contact your care team.")
         event.add("description", description)
-        event.add("categories", ["Dose" if item.kind == "dose" else "Test"])
+        event.add("categories", [words._("Dose") if item.kind == "dose" else words._("Test")])
         event.add("transp", "TRANSPARENT")
         repeat = _repeat(item) if item.status != "overdue" else None
         if repeat is not None:
             event.add("rrule", repeat)
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", f"Tomorrow: {item.title}")
+        alarm.add("description", words._("Tomorrow: %(title)s") % {"title": item.title})
         alarm.add("trigger", dt.timedelta(days=-1))
         event.add_component(alarm)
         cal.add_component(event)
     if check_ins_from is not None:
-        cal.add_component(_check_in_event(patient_id, check_ins_from, stamp, base_url))
+        cal.add_component(_check_in_event(patient_id, check_ins_from, stamp, base_url, words))
     data: bytes = cal.to_ical()
     return data
 
 
 def _check_in_event(
-    patient_id: str, first: dt.date, stamp: dt.datetime, base_url: str | None
+    patient_id: str, first: dt.date, stamp: dt.datetime, base_url: str | None, words: Wording
 ) -> Event:
     event = Event()
     event.add("uid", uid_for(patient_id, "weekly-check-in"))
@@ -115,17 +120,20 @@ def _check_in_event(
     event.add("dtstart", start)
     event.add("dtend", start + dt.timedelta(minutes=15))
     event.add("rrule", {"freq": "weekly"})
-    event.add("summary", "Weekly check-in: tell your care team how you are")
-    description = "It takes about two minutes."
+    event.add("summary", words._("Weekly check-in: tell your care team how you are"))
+    description = words._("It takes about two minutes.")
     if base_url:
-        description += f"\nCheck in: {base_url.rstrip('/')}/portal/check-in"
-    description += "\nIf you think it is an emergency, do not wait: call the emergency number."
+        link = f"{base_url.rstrip('/')}/portal/check-in"
+        description += "\n" + words._("Check in: %(url)s") % {"url": link}
+    description += "\n" + words._(
+        "If you think it is an emergency, do not wait: call the emergency number."
+    )
     event.add("description", description)
-    event.add("categories", ["Check-in"])
+    event.add("categories", [words._("Check-in")])
     event.add("transp", "TRANSPARENT")
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
-    alarm.add("description", "Time for your weekly check-in")
+    alarm.add("description", words._("Time for your weekly check-in"))
     alarm.add("trigger", dt.timedelta(0))
     event.add_component(alarm)
     return event

@@ -7,6 +7,9 @@ so that a patient meets the same words everywhere.
 from __future__ import annotations
 
 import datetime as dt
+import gettext
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -70,3 +73,39 @@ def short_date(value: dt.date | str | None, today: dt.date | None = None) -> str
     if today is None or day.year != today.year:
         text += f" {day.year}"
     return text
+
+
+# --- Saying it in the reader's language ----------------------------------------------------------
+
+DateWords = Callable[[dt.date | str | None, dt.date | None], str]
+
+
+def N_(message: str) -> str:
+    """Marks an English text for the catalogue where it is defined (a table of words);
+    translated where it is said, with `Wording.tr`."""
+    return message
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How patient text is said in one language: its translations (gettext, with the English
+    text as the msgid: faces/web/i18n.py finds them) and its dates. The default is English, as
+    the CLI and tests use it; the web faces pass the reader's language."""
+
+    translations: gettext.NullTranslations = field(default_factory=gettext.NullTranslations)
+    long_date: DateWords = patient_date
+    short_date: DateWords = short_date
+
+    def _(self, message: str) -> str:
+        """A sentence written here, to be formatted with % {...} after translation."""
+        return self.translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.translations.ngettext(singular, plural, n)
+
+    def tr(self, text: str) -> str:
+        """A text that is a msgid but not a literal here (a table's, a knowledge file's)."""
+        return self.translations.gettext(text) if text else text
+
+
+ENGLISH = Wording()

@@ -14,18 +14,20 @@ from bonemets.core.knowledge import load
 from bonemets.core.nutrition import daily_intake
 from bonemets.core.pathway.models import Assessment
 from bonemets.core.record import Record
+from bonemets.education.patient_words import ENGLISH, N_, Wording
 
 ItemKind = Literal["dose", "test"]
 
+# English, as msgids (N_): said in the reader's language with Wording.tr.
 TEST_WORDS = {
     "imaging": (
-        "Scan",
-        "A scan (such as CT or a bone scan) to see how the cancer in the bones is.",
+        N_("Scan"),
+        N_("A scan (such as CT or a bone scan) to see how the cancer in the bones is."),
     ),
-    "tumour_markers": ("Tumour marker blood test", "A blood test for tumour markers."),
+    "tumour_markers": (N_("Tumour marker blood test"), N_("A blood test for tumour markers.")),
     "blood_chemistry": (
-        "Blood test: calcium and bone chemistry",
-        "A blood test for calcium and alkaline phosphatase (and usually the kidneys).",
+        N_("Blood test: calcium and bone chemistry"),
+        N_("A blood test for calcium and alkaline phosphatase (and usually the kidneys)."),
     ),
 }
 AGENT_WORDS = {
@@ -35,16 +37,18 @@ AGENT_WORDS = {
     "clodronate": "clodronate (Bonefos)",
     "denosumab": "denosumab (Xgeva)",
 }
-ROUTE_WORDS = {"iv": "drip into a vein", "sc": "injection under the skin", "oral": "tablet"}
+ROUTE_WORDS = {
+    "iv": N_("drip into a vein"), "sc": N_("injection under the skin"), "oral": N_("tablet")
+}  # fmt: skip
 CHECK_BEFORE = {
-    "zoledronic_acid": "You need a kidney blood test before each dose.",
-    "pamidronate": "You need a kidney blood test before each dose.",
-    "ibandronate": "Your team checks your kidneys and calcium with blood tests.",
-    "clodronate": "Your team checks your kidneys and calcium with blood tests.",
-    "denosumab": "Your team checks your calcium with blood tests.",
+    "zoledronic_acid": N_("You need a kidney blood test before each dose."),
+    "pamidronate": N_("You need a kidney blood test before each dose."),
+    "ibandronate": N_("Your team checks your kidneys and calcium with blood tests."),
+    "clodronate": N_("Your team checks your kidneys and calcium with blood tests."),
+    "denosumab": N_("Your team checks your calcium with blood tests."),
 }
 HELD = ("withhold", "overdue", "stopped", "not_indicated")  # no repeating dates for these
-NO_CONTACTS = (
+NO_CONTACTS = N_(
     "No care team contact numbers are set up in this app. Ask your team for their numbers and "
     "write them here."
 )
@@ -110,28 +114,35 @@ class CarePlan:
 # --- Schedule -----------------------------------------------------------------------------------
 
 
-def schedule(assessment: Assessment) -> list[PlanItem]:
+def schedule(assessment: Assessment, words: Wording = ENGLISH) -> list[PlanItem]:
     """The next dose of the bone-modifying agent and the next due date of each monitoring test."""
     items: list[PlanItem] = []
     bma = assessment.bma
     if bma.agent is not None and bma.status not in ("stopped", "not_indicated"):
-        name = AGENT_WORDS.get(bma.agent, bma.agent.replace("_", " "))
-        how = ROUTE_WORDS.get(bma.route or "", "")
-        parts = [f"Bone-strengthening treatment: {name}" + (f", {how}" if how else "") + "."]
+        name = words.tr(AGENT_WORDS.get(bma.agent, bma.agent.replace("_", " ")))
+        how = words.tr(ROUTE_WORDS.get(bma.route or "", ""))
+        title = words._("Bone-strengthening treatment: %(name)s") % {"name": name}
+        parts = [
+            words._("%(title)s, %(how)s.") % {"title": title, "how": how} if how else f"{title}."
+        ]
         if bma.interval_weeks:
-            parts.append(f"Given every {bma.interval_weeks:g} weeks.")
-        parts.append(CHECK_BEFORE.get(bma.agent, ""))
+            parts.append(
+                words._("Given every %(weeks)s weeks.") % {"weeks": f"{bma.interval_weeks:g}"}
+            )
+        parts.append(words.tr(CHECK_BEFORE.get(bma.agent, "")))
         if bma.status == "withhold":
             parts.append(
-                "Your team needs to check something before this dose; they will contact you."
+                words._(
+                    "Your team needs to check something before this dose; they will contact you."
+                )
             )
         elif bma.status == "overdue":
-            parts.append("This dose is overdue: contact your care team to book it.")
+            parts.append(words._("This dose is overdue: contact your care team to book it."))
         items.append(
             PlanItem(
                 key=f"bma-{bma.agent}",
                 kind="dose",
-                title=f"Bone-strengthening treatment: {name}",
+                title=title,
                 due=bma.next_due,
                 status=bma.status,
                 detail=" ".join(p for p in parts if p),
@@ -141,11 +152,13 @@ def schedule(assessment: Assessment) -> list[PlanItem]:
         )
     for m in assessment.monitoring:
         title, what = TEST_WORDS.get(m.test, (m.test.replace("_", " ").capitalize(), ""))
-        parts = [what, f"Usually every {m.interval_months:g} months."]
+        title, what = words.tr(title), words.tr(what)
+        every = words._("Usually every %(months)s months.") % {"months": f"{m.interval_months:g}"}
+        parts = [what, every]
         if m.status == "overdue":
-            parts.append("This test is overdue: ask your care team to book it.")
+            parts.append(words._("This test is overdue: ask your care team to book it."))
         if m.due is None:
-            parts.append("Not yet booked: ask your care team when it is due.")
+            parts.append(words._("Not yet booked: ask your care team when it is due."))
         items.append(
             PlanItem(
                 key=f"test-{m.test}",
@@ -165,7 +178,7 @@ def schedule(assessment: Assessment) -> list[PlanItem]:
 # --- Red flags ----------------------------------------------------------------------------------
 
 
-def red_flags() -> tuple[list[RedFlag], list[RedFlag]]:
+def red_flags(words: Wording = ENGLISH) -> tuple[list[RedFlag], list[RedFlag]]:
     """The symptom red flags of the triage rules: (emergency, urgent), each with what to do.
     Rules graded on a lab result (levels_by_grade) are for the team and are left out."""
     from bonemets.education.library import article_for_rule
@@ -184,8 +197,8 @@ def red_flags() -> tuple[list[RedFlag], list[RedFlag]]:
             RedFlag(
                 rule=rule_id,
                 level=level,
-                headline=str(spec["headline"]),
-                action=" ".join(advice),
+                headline=words.tr(str(spec["headline"])),
+                action=" ".join(words.tr(a) for a in advice),
                 article=found.id if found else None,
             )
         )
@@ -222,7 +235,9 @@ def team_contacts_setting(settings: object, stored: str | None = None) -> str:
 # --- Supplements --------------------------------------------------------------------------------
 
 
-def current_supplements(record: Record, as_of: dt.date) -> list[SupplementLine]:
+def current_supplements(
+    record: Record, as_of: dt.date, words: Wording = ENGLISH
+) -> list[SupplementLine]:
     """The latest report of each supplement kind, if the patient is taking it on `as_of`."""
     latest: dict[str, Any] = {}
     for s in sorted(record.supplements, key=lambda s: s.date):
@@ -232,24 +247,32 @@ def current_supplements(record: Record, as_of: dt.date) -> list[SupplementLine]:
     for kind, s in sorted(latest.items()):
         if s.active is False or (s.stopped is not None and s.stopped <= as_of):
             continue
-        what = "Calcium" if kind == "calcium" else "Vitamin D"
+        what = words._("Calcium") if kind == "calcium" else words._("Vitamin D")
         amount = (
-            f"{s.daily_amount:g} {s.unit} a day"
+            words._("%(amount)s %(unit)s a day") % {"amount": f"{s.daily_amount:g}", "unit": s.unit}
             if s.daily_amount is not None
-            else "amount not recorded"
+            else words._("amount not recorded")
         )
         out.append(SupplementLine(what=what, amount=amount, since=s.date))
     return out
 
 
-def supplement_advice(assessment: Assessment) -> list[str]:
+def supplement_advice(assessment: Assessment, words: Wording = ENGLISH) -> list[str]:
     out: list[str] = []
     age, sex = assessment.patient.age, assessment.patient.sex
     if age is not None and 19 <= age <= 120:
         intake = daily_intake(age, sex)
+        target = words._(
+            "Daily target from food and supplements together (age %(band)s): %(calcium)s mg "
+            "calcium and %(vitamin_d)s IU vitamin D."
+        )
         out.append(
-            f"Daily target from food and supplements together (age {intake.age_band}): "
-            f"{intake.calcium_mg:,} mg calcium and {intake.vitamin_d_iu} IU vitamin D."
+            target
+            % {
+                "band": intake.age_band,
+                "calcium": f"{intake.calcium_mg:,}",
+                "vitamin_d": intake.vitamin_d_iu,
+            }
         )
         agent = (assessment.bma.agent or "").replace("_", " ")
         if agent in intake.drug_supplement.agents and assessment.bma.status not in (
@@ -257,12 +280,15 @@ def supplement_advice(assessment: Assessment) -> list[str]:
             "not_indicated",
         ):
             s = intake.drug_supplement
-            out.append(
-                f"With your bone-strengthening treatment: at least {s.calcium_mg} mg calcium and "
-                f"{s.vitamin_d_iu} IU vitamin D a day as a supplement, unless your calcium is high."
+            with_agent = words._(
+                "With your bone-strengthening treatment: at least %(calcium)s mg calcium and "
+                "%(vitamin_d)s IU vitamin D a day as a supplement, unless your calcium is high."
             )
+            out.append(with_agent % {"calcium": s.calcium_mg, "vitamin_d": s.vitamin_d_iu})
     out.append(
-        "If your blood calcium is high, do not take calcium supplements until your team says."
+        words._(
+            "If your blood calcium is high, do not take calcium supplements until your team says."
+        )
     )
     return out
 
@@ -277,26 +303,32 @@ def build_care_plan(
     record: Record,
     assessment: Assessment,
     contacts_text: str | None,
+    words: Wording = ENGLISH,
 ) -> CarePlan:
-    emergency, urgent = red_flags()
-    numbers = str(load("levels")["emergency_numbers"])
+    """The plan, said in `words`' language (English by default)."""
+    emergency, urgent = red_flags(words)
+    numbers = words.tr(str(load("levels")["emergency_numbers"]))
     notes = [
-        "This plan is made from your record on the date above. It changes when your treatment "
-        "changes: print a new copy after each visit.",
-        "It supports, and does not replace, the advice of your care team. If you are worried, "
-        "contact them whatever this says.",
+        words._(
+            "This plan is made from your record on the date above. It changes when your "
+            "treatment changes: print a new copy after each visit."
+        ),
+        words._(
+            "It supports, and does not replace, the advice of your care team. If you are "
+            "worried, contact them whatever this says."
+        ),
     ]
     return CarePlan(
         patient_id=patient_id,
         display_name=display_name,
         as_of=assessment.as_of,
-        schedule=schedule(assessment),
+        schedule=schedule(assessment, words),
         emergency_flags=emergency,
         urgent_flags=urgent,
         contacts=parse_contacts(contacts_text),
         emergency_numbers=numbers,
-        supplements=current_supplements(record, assessment.as_of),
-        supplement_advice=supplement_advice(assessment),
+        supplements=current_supplements(record, assessment.as_of, words),
+        supplement_advice=supplement_advice(assessment, words),
         lesions=list(assessment.lesions),
         notes=notes,
     )

@@ -27,6 +27,7 @@ from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
 from bonemets.core.pathway import assess
 from bonemets.core.record import Record
+from bonemets.education.patient_words import ENGLISH, Wording
 from bonemets.education.plan import CarePlan, build_care_plan, team_contacts_setting
 from bonemets.service import care
 
@@ -99,9 +100,11 @@ def last_check_in(record: Record) -> dt.date | None:
     return max((r.date for r in record.symptom_reports), default=None)
 
 
-def feed_for_token(db: Database, settings: Settings, token: str) -> Feed | None:
-    """The care plan behind a live token, or None (unknown, revoked, or malformed: the caller
-    answers 404 alike, so a guess learns nothing)."""
+def feed_for_token(
+    db: Database, settings: Settings, token: str, words: Wording = ENGLISH
+) -> Feed | None:
+    """The care plan behind a live token (said in `words`' language), or None (unknown, revoked,
+    or malformed: the caller answers 404 alike, so a guess learns nothing)."""
     if not (20 <= len(token) <= 100) or not token.replace("-", "").replace("_", "").isalnum():
         return None
     with db.transaction() as s:
@@ -127,5 +130,6 @@ def feed_for_token(db: Database, settings: Settings, token: str) -> Feed | None:
             record=record,
             assessment=assess(record, today),
             contacts_text=team_contacts_setting(settings, stored),
+            words=words,
         )
         return Feed(plan, last_check_in(record))

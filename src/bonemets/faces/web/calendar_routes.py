@@ -4,12 +4,14 @@ cookie (service/calendar_feed.py holds the rules for the token)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from bonemets.education.calendar import calendar_ics, next_check_in
-from bonemets.faces.web import pages
+from bonemets.faces.web import i18n, pages
 from bonemets.faces.web.deps import CSRF_FIELD, Context, SignedIn, check_csrf, context, signed_in
 from bonemets.service import calendar_feed
 
@@ -17,8 +19,11 @@ router = APIRouter(include_in_schema=False)
 
 
 def _feed_url(ctx: Context, token: str) -> str:
-    # From the configured address, never from the request's Host header.
-    return f"{ctx.settings.public_url.rstrip('/')}/calendar/{token}.ics"
+    # From the configured address, never from the request's Host header. A calendar app sends
+    # no language of its own: the link carries the one the patient reads the portal in.
+    url = f"{ctx.settings.public_url.rstrip('/')}/calendar/{token}.ics"
+    locale = i18n.current_locale()
+    return url if locale == i18n.DEFAULT_LOCALE else f"{url}?{urlencode({'lang': locale})}"
 
 
 def _page(
@@ -76,10 +81,14 @@ def calendar_revoke(
 
 
 @router.get("/calendar/{token}.ics", response_model=None)
-def calendar_feed_ics(token: str, ctx: Context = Depends(context)) -> Response:
+def calendar_feed_ics(
+    token: str, lang: str | None = None, ctx: Context = Depends(context)
+) -> Response:
     """The feed, for a calendar app: the token is the credential (no cookie, no redirect to the
-    sign-in page). Unknown and revoked tokens get the same 404."""
-    feed = calendar_feed.feed_for_token(ctx.db, ctx.settings, token)
+    sign-in page). Unknown and revoked tokens get the same 404. `lang`: the language the link
+    was made in (one we have, else English)."""
+    words = i18n.wording(lang if lang in i18n.available() else i18n.DEFAULT_LOCALE)
+    feed = calendar_feed.feed_for_token(ctx.db, ctx.settings, token, words)
     if feed is None:
         return Response("No such calendar.", status_code=404, media_type="text/plain")
     plan = feed.plan
@@ -89,6 +98,7 @@ def calendar_feed_ics(token: str, ctx: Context = Depends(context)) -> Response:
         plan.as_of,
         base_url=ctx.settings.public_url + "/",
         check_ins_from=next_check_in(plan.as_of, feed.last_check_in),
+        words=words,
     )
     return Response(
         body,

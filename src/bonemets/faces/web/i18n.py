@@ -17,6 +17,7 @@ catalogue).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from contextvars import ContextVar
 from functools import lru_cache
@@ -28,6 +29,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bonemets.education import patient_words
 
 DEFAULT_LOCALE = "en"
 PACKAGE_LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
@@ -141,6 +144,49 @@ def tr(message: object) -> str:
     if message is None or message == "":
         return ""
     return gettext(str(message))
+
+
+def _cldr_date(value: dt.date | str, today: dt.date | None, pattern: str, locale: str) -> str:
+    from babel.dates import format_date
+
+    day = dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    if today is None or day.year != today.year:
+        pattern += " y"
+    return format_date(day, pattern, locale=locale)
+
+
+def patient_date(
+    value: dt.date | str | None, today: dt.date | None = None, locale: str | None = None
+) -> str:
+    """'Tuesday 8 December' (the year when it is not `today`'s); in another language, the same
+    pattern in its words (CLDR, through Babel)."""
+    locale = locale or current_locale()
+    if locale == DEFAULT_LOCALE or value is None or value == "":
+        return patient_words.patient_date(value, today)
+    return _cldr_date(value, today, "EEEE d MMMM", locale)
+
+
+def short_date(
+    value: dt.date | str | None, today: dt.date | None = None, locale: str | None = None
+) -> str:
+    """'Tue 8 Dec' for tables and chart axes, as `patient_date`."""
+    locale = locale or current_locale()
+    if locale == DEFAULT_LOCALE or value is None or value == "":
+        return patient_words.short_date(value, today)
+    return _cldr_date(value, today, "EEE d MMM", locale)
+
+
+def wording(locale: str | None = None) -> patient_words.Wording:
+    """How patient text is said in `locale` (the request's by default): for the texts built
+    outside the templates (the care plan PDF, the calendar feed)."""
+    locale = locale or current_locale()
+    return patient_words.Wording(
+        translations=translations(locale) if locale != current_locale() else _current.get()[1],
+        long_date=lambda value, today: patient_date(value, today, locale),
+        short_date=lambda value, today: short_date(value, today, locale),
+    )
 
 
 class LocaleMiddleware:

@@ -2,6 +2,8 @@
 English patient text of the knowledge files and of a few core tables, which the faces translate
 where they show it (`tr`, `code_words`).
 
+The education package's care plan and calendar text (`Wording._`, `N_`) is extracted too.
+
 `bonemets i18n extract` writes ``locale/messages.pot`` and brings ``locale/en`` up to it;
 `bonemets i18n check` fails when they are not up to date (a string added and not extracted).
 Article files (knowledge/articles/*.md) are whole documents and are not in the catalogue.
@@ -151,6 +153,14 @@ def build_catalog() -> Catalog:
         str(WEB_DIR), METHOD_MAP, OPTIONS, KEYWORDS, comment_tags=("TRANSLATORS:",)
     ):
         catalog.add(message, None, [(f"faces/web/{filename}", lineno)],
+                    auto_comments=comments, context=context)  # fmt: skip
+    # The patient text the education package builds outside the templates (the care plan PDF,
+    # the calendar feed), said through patient_words.Wording.
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(PACKAGE_DIR / "education"), [("**.py", "python")], {}, KEYWORDS,
+        comment_tags=("TRANSLATORS:",),
+    ):  # fmt: skip
+        catalog.add(message, None, [(f"education/{filename}", lineno)],
                     auto_comments=comments, context=context)  # fmt: skip
     for where, text in knowledge_texts():
         if text not in catalog:

@@ -19,7 +19,7 @@ from bonemets.education.calendar import calendar_ics
 from bonemets.education.careplan import Paper, render_pdf
 from bonemets.education.plan import CarePlan, build_care_plan, team_contacts_setting
 from bonemets.education.search import HIGHLIGHT, ask
-from bonemets.faces.web import pages
+from bonemets.faces.web import i18n, pages
 from bonemets.faces.web.deps import Context, SignedIn, context, optional_user, signed_in
 from bonemets.faces.web.i18n import N_
 from bonemets.service import care
@@ -91,13 +91,14 @@ def _plan(ctx: Context, who: SignedIn, patient_id: str, what: str) -> CarePlan:
         record=view.record,
         assessment=view.assessment,
         contacts_text=team_contacts_setting(ctx.settings, stored),
+        words=i18n.wording(),  # the reader's language (Accept-Language)
     )
 
 
 def _pdf(plan: CarePlan, paper: Paper) -> Response:
     name = f"care-plan-{plan.as_of.isoformat()}.pdf"
     return Response(
-        render_pdf(plan, paper),
+        render_pdf(plan, paper, i18n.wording()),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -106,7 +107,9 @@ def _pdf(plan: CarePlan, paper: Paper) -> Response:
 def _ics(plan: CarePlan, ctx: Context) -> Response:
     # Links from the configured address, never from the request's Host header.
     base_url = ctx.settings.public_url + "/"
-    body = calendar_ics(plan.patient_id, plan.schedule, plan.as_of, base_url=base_url)
+    body = calendar_ics(
+        plan.patient_id, plan.schedule, plan.as_of, base_url=base_url, words=i18n.wording()
+    )
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",

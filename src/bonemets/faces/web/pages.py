@@ -61,37 +61,17 @@ templates.env.filters["seg"] = path_segment  # a record id in a URL path
 
 @pass_context
 def _patient_date(page: Any, value: Any) -> str:
-    """'Tuesday 8 December' (with the year when it is not this year's: the page's `today`); in
-    another language, the same pattern in its words (CLDR, through Babel)."""
-    locale = i18n.current_locale()
-    if locale == i18n.DEFAULT_LOCALE or value is None or value == "":
-        return patient_words.patient_date(value, page.get("today"))
-    from babel.dates import format_date
-
-    day = dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
-    if isinstance(day, dt.datetime):
-        day = day.date()
-    today = page.get("today")
-    pattern = "EEEE d MMMM" if today is not None and day.year == today.year else "EEEE d MMMM y"
-    return format_date(day, pattern, locale=locale)
+    """'Tuesday 8 December' (with the year when it is not this year's: the page's `today`)."""
+    return i18n.patient_date(value, page.get("today"))
 
 
 def short_date(value: dt.date | str | None, today: dt.date | None) -> str:
-    """'Tue 8 Dec' for table headers and chart axes (the year when it is not this year's); in
-    another language, the same pattern in its words (CLDR, through Babel)."""
-    locale = i18n.current_locale()
-    if locale == i18n.DEFAULT_LOCALE or value is None or value == "":
-        return patient_words.short_date(value, today)
-    from babel.dates import format_date
-
-    day = dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
-    pattern = "EEE d MMM" if today is not None and day.year == today.year else "EEE d MMM y"
-    return format_date(day, pattern, locale=locale)
+    return i18n.short_date(value, today)
 
 
 @pass_context
 def _short_date(page: Any, value: Any) -> str:
-    return short_date(value, page.get("today"))
+    return i18n.short_date(value, page.get("today"))
 
 
 templates.env.filters["pdate"] = _patient_date
