@@ -128,6 +128,33 @@ def test_no_bone_metastases_means_not_indicated() -> None:
     assert rules(record, za("2026-02-02"))["bma.not_indicated"] is True
 
 
+def _died(record: Record, day: str | None) -> Record:
+    demographics = record.demographics.model_copy(
+        update={"deceased": True, "deceased_date": D(day) if day else None}
+    )
+    return record.model_copy(update={"demographics": demographics})
+
+
+@pytest.mark.parametrize(
+    ("died", "dose_day", "flagged"),
+    [("2026-02-02", "2026-02-02", True), ("2026-02-01", "2026-02-02", True),
+     ("2026-02-03", "2026-02-02", False), (None, "2026-02-02", True)],
+)  # fmt: skip
+def test_a_dose_on_or_after_the_recorded_death_is_critical_and_needs_a_reason(
+    died: str | None, dose_day: str, flagged: bool
+) -> None:
+    """A wrong-patient signal; a past dose entered after the death (dated before it) is not."""
+    findings = {f.rule: f for f in check_proposed(_died(ready(), died), za(dose_day))}
+    assert ("bma.deceased" in findings) is flagged
+    if flagged:
+        found = findings["bma.deceased"]
+        assert (found.severity, found.override, found.evidence) == ("critical", True, "P")
+        assert found.unverified and found.sources == ["bonemets-policy"]
+        assert "check that this is the right patient" in found.message
+        assert (f"died on {died}" in found.headline) is (died is not None)
+    assert "bma.deceased" not in rules(ready(), za(dose_day))
+
+
 def test_a_dose_above_the_kidney_dose_is_critical_and_below_it_a_warning() -> None:
     record = ready(crcl=45.0)  # 3.3 mg band
     above = {f.rule: f for f in check_proposed(record, za("2026-02-02", 4.0))}["bma.dose"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from bonemets.adapters.storage import repository as repo
@@ -13,6 +14,7 @@ from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
 from bonemets.core.errors import InputError
 from bonemets.service import care, filing
+from tests.web.conftest import sign_in
 
 EMERGENCY = {
     "symptoms": [
@@ -285,3 +287,31 @@ def test_a_deceased_patient_is_left_off_the_worklist(
         s.execute(t.PatientStatus.__table__.delete().where(t.PatientStatus.patient_id == "pat-a"))
     db.records.discard("pat-a")
     assert care.worklist(db, settings, nurse) == []
+
+
+def test_a_deceased_patients_page_says_so_and_a_dose_needs_a_reason(
+    db: Database, settings: Settings, client: TestClient
+) -> None:
+    """H145: the page carries a badge; a dose dated on or after the death is a wrong-patient
+    signal that needs a reason (the same check CDS order-sign runs)."""
+    with db.transaction() as s:
+        patient = repo.get_patient(s, "pat-a")
+        profile = dict(patient.profile)
+        profile["demographics"] = {**profile["demographics"], "deceased_date": "2026-11-01"}
+        patient.profile = profile
+    db.records.discard("pat-a")
+    sign_in(client, "nurse-a")
+    page = client.get("/patients/pat-a").text
+    assert '<span class="pill deceased" id="deceased">Died 2026-11-01</span>' in page
+    nurse = user(db, "nurse-a")
+    dose = {"agent": "zoledronic_acid", "date": "2026-11-23", "dose": 3.5, "route": "iv"}
+    found = {f.rule: f for f in filing.check_dose(db, settings, nurse, "pat-a", dose)}
+    assert found["bma.deceased"].override and found["bma.deceased"].severity == "critical"
+    with pytest.raises(filing.OverrideRequired) as refused:
+        filing.record_entry(db, settings, nurse, "pat-a", "bma_dose", dose)
+    assert "bma.deceased" in {f.rule for f in refused.value.findings}
+    # A dose given before the death and entered late is checked as any other.
+    earlier = {**dose, "date": "2026-10-20"}
+    assert "bma.deceased" not in {
+        f.rule for f in filing.check_dose(db, settings, nurse, "pat-a", earlier)
+    }

@@ -164,6 +164,24 @@ def check_proposed(record: Record, proposed: ProposedDose) -> list[DoseFinding]:
     day = proposed.date
     bma = assess(ordered, day).bma
     out: list[DoseFinding] = []
+    died = record.demographics.deceased_date
+    dead_by_then = died <= day if died is not None else record.demographics.deceased is True
+    if dead_by_then:
+        spec = bma_rules.table()["deceased"]
+        when = f" on {died}" if died is not None else ""
+        out.append(
+            DoseFinding(
+                rule="bma.deceased",
+                severity="critical",
+                headline=f"{label}: the record says this patient died{when}: check the patient.",
+                message=f"The record says the patient died{when}, and the dose is dated {day}: "
+                "check that this is the right patient and the right record.",
+                override=True,
+                sources=list(spec["sources"]),
+                evidence=str(spec["evidence"]),
+                unverified=is_unverified(str(spec["evidence"])),
+            )
+        )
     out.extend(_dose_findings(proposed, bma.dose, _check(bma.checks, "creatinine_clearance")))
 
     renal = _check(bma.checks, "renal_function")
