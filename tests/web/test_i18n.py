@@ -4,6 +4,7 @@ directory, the real pages show no English left over."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -460,3 +461,78 @@ def test_the_care_plan_pdf_and_the_calendar_feed_in_the_made_up_language(
     urls = re.compile(r"https?://\S+")
     leaks = _leaks(_as_html([urls.sub(" ", line) for s in said for line in s.split("\n")]), data)
     assert not leaks, leaks
+
+
+# --- Articles: a translation is a file beside the English one ------------------------------------
+
+_ARTICLE_KEEP = re.compile(r"\{\{advice:[^}]*\}\}|\[\^[^\]]*\]")
+
+
+def _pseudo_article(article_id: str, translates: str | None = None, cite: str | None = None) -> str:
+    """The English article's file in the made-up language: front matter id/title/summary and
+    `translates`; the body's words swapped, its advice and citation markers kept."""
+    english = library.article(article_id)
+    assert english is not None
+    raw = Path(library.__file__).parent.parent / "knowledge" / "articles" / f"{article_id}.md"
+    body = raw.read_text("utf-8").split("\n---\n", 1)[1]
+    out, last = [], 0
+    for m in _ARTICLE_KEEP.finditer(body):
+        out += [pseudo(body[last : m.start()]), m.group()]
+        last = m.end()
+    body = "".join([*out, pseudo(body[last:])]) + (f"\n\n{pseudo('More')}[^{cite}]" if cite else "")
+    meta = {
+        "id": article_id,
+        "title": pseudo(english.title),
+        "summary": pseudo(english.summary),
+        "translates": translates or english.last_reviewed.isoformat(),
+    }
+    front = "\n".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in meta.items())
+    return f"---\n{front}\n---\n{body}"
+
+
+def _put(pseudo_dir: Path, article_id: str, text: str) -> None:
+    folder = pseudo_dir / PSEUDO / "articles"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{article_id}.md").write_text(text, "utf-8")
+
+
+def test_a_translated_article_is_one_file_and_says_the_rules_words(
+    client: TestClient, pseudo_dir: Path
+) -> None:
+    _put(pseudo_dir, "blood-clots", _pseudo_article("blood-clots"))
+    page = client.get("/learn/blood-clots").text
+    english = library.article("blood-clots")
+    assert english is not None
+    assert f'<h1 id="article-title">{escape(pseudo(english.title))}</h1>' in page
+    assert 'aria-labelledby="article-title" lang="eo"' in page
+    # The advice marker is the rule's own advice, through the catalogue: the same words as the
+    # check-in says in this language.
+    headline = str(rule_table()["clot.pulmonary_embolism"]["headline"])
+    assert escape(pseudo(headline)) in page and escape(headline) not in page
+    # The same sources, numbered as in English.
+    assert page.count('<li id="ref-') == len(library.render("blood-clots").references)
+    index = client.get("/learn").text
+    assert (
+        f'<li lang="eo"><a href="/learn/blood-clots">{escape(pseudo(english.title))}</a>' in index
+    )
+
+
+@pytest.mark.parametrize("broken", ["stale", "unknown source", "other id"])
+def test_a_translation_that_cannot_be_trusted_leaves_the_english_article(
+    client: TestClient, pseudo_dir: Path, broken: str
+) -> None:
+    """Stale after the English was reviewed again (its advice may have changed), citing a source
+    we do not know, or naming another article: the English article is shown, never a broken page."""
+    english = library.article("blood-clots")
+    assert english is not None
+    if broken == "stale":
+        text = _pseudo_article("blood-clots", translates="2020-01-01")
+    elif broken == "unknown source":
+        text = _pseudo_article("blood-clots", cite="no-such-source")
+    else:
+        text = _pseudo_article("blood-clots").replace('"blood-clots"', '"denosumab"', 1)
+    _put(pseudo_dir, "blood-clots", text)
+    page = client.get("/learn/blood-clots")
+    assert page.status_code == 200
+    assert f'<h1 id="article-title">{escape(english.title)}</h1>' in page.text
+    assert 'aria-labelledby="article-title" lang="en"' in page.text

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
 from html import escape
 from importlib import resources
@@ -41,8 +41,10 @@ __all__ = [
     "articles",
     "articles_for_assessment",
     "cited_ids",
+    "parse_translation",
     "passages",
     "render",
+    "render_article",
     "render_markdown",
     "text_blocks",
     "uncited_blocks",
@@ -156,8 +158,8 @@ def _tuple(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse_article(text: str, name: str = "<article>") -> Article:
-    """An article from its Markdown file text. Raises ValueError naming the problem."""
+def _front(text: str, name: str) -> tuple[dict[str, Any], str]:
+    """(front matter, body) of an article file."""
     found = _FRONT.match(text.replace("\r\n", "\n"))
     if found is None:
         raise ValueError(f"{name}: no YAML front matter between --- lines")
@@ -167,14 +169,27 @@ def parse_article(text: str, name: str = "<article>") -> Article:
         raise ValueError(f"{name}: front matter is not valid YAML: {exc}") from None
     if not isinstance(meta, dict):
         raise ValueError(f"{name}: front matter is not a mapping")
-    missing = [k for k in REQUIRED if k not in meta]
+    return meta, found.group(2)
+
+
+def _require(meta: dict[str, Any], keys: Sequence[str], name: str) -> None:
+    missing = [k for k in keys if k not in meta]
     if missing:
         raise ValueError(f"{name}: front matter lacks {', '.join(missing)}")
-    reviewed = meta["last_reviewed"]
-    if isinstance(reviewed, str):
-        reviewed = dt.date.fromisoformat(reviewed)
-    if not isinstance(reviewed, dt.date):
-        raise ValueError(f"{name}: last_reviewed must be a date (YYYY-MM-DD)")
+
+
+def _date(value: Any, where: str) -> dt.date:
+    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(day, dt.date):
+        raise ValueError(f"{where} must be a date (YYYY-MM-DD)")
+    return day
+
+
+def parse_article(text: str, name: str = "<article>") -> Article:
+    """An article from its Markdown file text. Raises ValueError naming the problem."""
+    meta, body = _front(text, name)
+    _require(meta, REQUIRED, name)
+    reviewed = _date(meta["last_reviewed"], f"{name}: last_reviewed")
     article_id = str(meta["id"])
     if not _ARTICLE_ID.fullmatch(article_id):
         raise ValueError(f"{name}: id {article_id!r} must be lowercase words joined by -")
@@ -187,7 +202,7 @@ def parse_article(text: str, name: str = "<article>") -> Article:
         topics=_tuple(meta["topics"], f"{name}: topics"),
         triage_rules=_tuple(meta["triage_rules"], f"{name}: triage_rules"),
         # Advice markers become the triage rule's own words (education/rule_advice.py).
-        body=expand_advice(found.group(2).strip()) + "\n",
+        body=expand_advice(body.strip()) + "\n",
         order=int(meta.get("order", 100)),
         keywords=_tuple(meta.get("keywords"), f"{name}: keywords"),
         alert_rules=_tuple(meta.get("alert_rules"), f"{name}: alert_rules"),
@@ -211,6 +226,38 @@ def articles() -> dict[str, Article]:
 
 def article(article_id: str) -> Article | None:
     return articles().get(article_id)
+
+
+# --- Translations: a file beside the English article ---------------------------------------------
+
+TRANSLATION_REQUIRED = ("id", "title", "summary", "translates")
+
+
+def parse_translation(
+    text: str, english: Article, name: str, translate: Callable[[str], str]
+) -> Article:
+    """A translated article: its own title, summary and body over the English article's sources,
+    rules, topics and review. Front matter: id (the English article's), title, summary and
+    `translates`, the English article's last_reviewed it was translated from. Advice markers
+    become the rule's words through `translate` (the language's catalogue). Raises ValueError
+    naming the problem."""
+    meta, body = _front(text, name)
+    _require(meta, TRANSLATION_REQUIRED, name)
+    if str(meta["id"]) != english.id:
+        raise ValueError(f"{name}: id {meta['id']!r} is not the English article's {english.id!r}")
+    translates = _date(meta["translates"], f"{name}: translates")
+    if translates != english.last_reviewed:
+        # The English was reviewed since (or the date is wrong): its advice may have changed.
+        raise ValueError(
+            f"{name}: translates the version of {translates}, the English was reviewed on "
+            f"{english.last_reviewed}"
+        )
+    body = expand_advice(body.strip(), translate) + "\n"
+    known = sources()
+    unknown = [c for c in render_markdown(body)[1] if c not in known]
+    if unknown:
+        raise ValueError(f"{name}: cites unknown sources {unknown}")
+    return replace(english, title=str(meta["title"]), summary=str(meta["summary"]), body=body)
 
 
 @cache
@@ -271,7 +318,12 @@ def articles_for_assessment(assessment: Any) -> dict[str, Article]:
 @cache
 def render(article_id: str) -> Rendered:
     """The article's HTML and its numbered references (sources in order of first citation)."""
-    item = articles()[article_id]
+    return render_article(articles()[article_id])
+
+
+@cache
+def render_article(item: Article) -> Rendered:
+    """As `render`, for an article in hand (a translation)."""
     html, cited = render_markdown(item.body)
     known = sources()
     refs = [Reference(number=i + 1, source=known[key]) for i, key in enumerate(cited)]

@@ -10,6 +10,7 @@ own for a symptom; tests/education/test_one_voice.py checks it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 
 from bonemets.core.knowledge import load
@@ -42,8 +43,15 @@ def patient_sources(ids: list[str]) -> list[str]:
     return [s for s in ids if s not in _superseded()]
 
 
-def advice_block(rule_id: str, level: Level | None = None) -> str:
-    """The Markdown an advice marker stands for."""
+def _same(text: str) -> str:
+    return text
+
+
+def advice_block(
+    rule_id: str, level: Level | None = None, translate: Callable[[str], str] = _same
+) -> str:
+    """The Markdown an advice marker stands for (in a translated article, the rule's words
+    through `translate`: the catalogue's, so the article and the check-in still say the same)."""
     table = rule_table()
     if rule_id not in table:
         raise ValueError(f"advice marker names unknown triage rule {rule_id!r}")
@@ -51,16 +59,16 @@ def advice_block(rule_id: str, level: Level | None = None) -> str:
     level = level or rule_level(rule_id)
     headline = entry.get("headlines_by_level", {}).get(level.value, entry["headline"])
     cites = "".join(f"[^{s}]" for s in patient_sources(entry["sources"]))
-    lines = [f"**{headline}**{cites}", ""]
-    lines += [f"* {line}{cites}" for line in rule_advice(rule_id, level)]
+    lines = [f"**{translate(headline)}**{cites}", ""]
+    lines += [f"* {translate(line)}{cites}" for line in rule_advice(rule_id, level)]
     return "\n".join(lines)
 
 
-def expand(body: str) -> str:
+def expand(body: str, translate: Callable[[str], str] = _same) -> str:
     """`body` with every advice marker replaced by the rule's advice block."""
 
     def block(found: re.Match[str]) -> str:
         level = Level(found.group(2)) if found.group(2) else None
-        return advice_block(found.group(1), level)
+        return advice_block(found.group(1), level, translate)
 
     return MARKER.sub(block, body)

@@ -18,11 +18,13 @@ catalogue).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from contextvars import ContextVar
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel.core import negotiate_locale
 from babel.messages.mofile import write_mo
@@ -32,10 +34,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bonemets.education import patient_words
 
+if TYPE_CHECKING:
+    from bonemets.education.library import Article
+
 DEFAULT_LOCALE = "en"
 PACKAGE_LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
 ENV_DIRS = "BONEMETS_LOCALE_DIRS"
 DOMAIN = "messages"
+_log = logging.getLogger(__name__)
 
 _SOURCE = NullTranslations()  # outside a request: the English source text
 # The request's locale and its translations, looked up once per request.
@@ -187,6 +193,43 @@ def wording(locale: str | None = None) -> patient_words.Wording:
         long_date=lambda value, today: patient_date(value, today, locale),
         short_date=lambda value, today: short_date(value, today, locale),
     )
+
+
+@lru_cache(maxsize=256)
+def _translated_article(path: str, _mtime: float, article_id: str, locale: str) -> Article | None:
+    from bonemets.education import library
+
+    english = library.article(article_id)
+    if english is None:
+        return None
+    try:
+        text = Path(path).read_text("utf-8")
+        return library.parse_translation(text, english, path, translations(locale).gettext)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        # A translation that cannot be used (stale after an English review, unknown sources,
+        # broken front matter) is not shown: the English article is, and the log says why.
+        _log.warning("article translation left out: %s", exc)
+        return None
+
+
+def article(article_id: str) -> tuple[Article, str] | None:
+    """The education article in the request's language when a current translation of it is
+    found (``<locale dir>/<lang>/articles/<id>.md``), else the English one; with its language."""
+    from bonemets.education import library
+
+    english = library.article(article_id)
+    if english is None:
+        return None
+    locale = current_locale()
+    if locale != DEFAULT_LOCALE:
+        for directory in locale_dirs():
+            path = directory / locale / "articles" / f"{article_id}.md"
+            if path.is_file():
+                found = _translated_article(str(path), path.stat().st_mtime, article_id, locale)
+                if found is not None:
+                    return found, locale
+                break  # the first directory that has it decides, as for catalogues
+    return english, DEFAULT_LOCALE
 
 
 class LocaleMiddleware:

@@ -8,6 +8,7 @@ each export is audited as well.
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -55,23 +56,33 @@ def learn_index(
         q=q or "",
         answer=answer,
         marked=[_marked(r.marked) for r in answer.results] if answer else [],
-        articles=list(library.articles().values()),
+        # Each in the reader's language where a current translation exists.
+        articles=[_in_language(a.id) for a in library.articles().values()],
     )
+
+
+def _in_language(article_id: str) -> dict[str, Any]:
+    found = i18n.article(article_id)
+    assert found is not None  # an id of library.articles()
+    item, language = found
+    return {"article": item, "lang": i18n.html_lang(language)}
 
 
 @router.get("/learn/{article_id}", response_class=HTMLResponse)
 def learn_article(
     request: Request, article_id: str, who: SignedIn | None = Depends(optional_user)
 ) -> HTMLResponse:
-    item = library.article(article_id)
-    if item is None:
+    found = i18n.article(article_id)
+    if found is None:
         return pages.error_page(request, 404, N_("Not found"), N_("There is no such article."))
-    rendered = library.render(item.id)
+    item, language = found
+    rendered = library.render_article(item)
     return pages.render(
         request,
         "learn_article.html",
         who=who,
         article=item,
+        article_lang=i18n.html_lang(language),
         body=Markup(rendered.html),  # markdown-it, raw HTML disabled
         references=rendered.references,
     )
