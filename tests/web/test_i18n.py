@@ -536,3 +536,17 @@ def test_a_translation_that_cannot_be_trusted_leaves_the_english_article(
     assert page.status_code == 200
     assert f'<h1 id="article-title">{escape(english.title)}</h1>' in page.text
     assert 'aria-labelledby="article-title" lang="en"' in page.text
+
+
+def test_a_broken_catalogue_shows_english_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: Database, settings: Settings,
+    people: dict[str, str],
+) -> None:  # fmt: skip
+    target = tmp_path / "fr" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    # Not UTF-8: Babel's reader (lenient with syntax) cannot decode it.
+    (target / "messages.po").write_bytes(b'msgid "Sign in"\nmsgstr "Connexi\xc3\x28"\n')
+    monkeypatch.setenv(i18n.ENV_DIRS, str(tmp_path))
+    with TestClient(create_app(settings, db), headers={"Accept-Language": "fr"}) as c:
+        page = c.get("/login")
+    assert page.status_code == 200 and "Sign in" in page.text

@@ -96,11 +96,17 @@ def _read(path: str, _mtime: float) -> NullTranslations:
 
 
 def translations(locale: str) -> NullTranslations:
-    """The translations of `locale`; the source text when it has no catalogue."""
+    """The translations of `locale`; the source text when it has no catalogue, or when its file
+    cannot be read (a deployment's broken .po shows English and says why in the log, never a
+    page that fails)."""
     po = available().get(locale)
     if po is None:
         return _SOURCE
-    return _read(str(po), po.stat().st_mtime)
+    try:
+        return _read(str(po), po.stat().st_mtime)
+    except Exception as exc:  # any error reading a file we did not write
+        _log.error("catalogue %s left out: %s", po, exc)
+        return _SOURCE
 
 
 def negotiate(accept_language: str | None) -> str:
