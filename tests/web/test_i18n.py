@@ -515,6 +515,13 @@ def test_a_translated_article_is_one_file_and_says_the_rules_words(
     assert (
         f'<li lang="eo"><a href="/learn/blood-clots">{escape(pseudo(english.title))}</a>' in index
     )
+    # A check-in's "Read more" link names the article as its page shows it.
+    csrf = sign_in(client, "user-a")
+    result = _check_in(
+        client, csrf, "leg_pain_redness_warmth", **{"leg_pain_redness_warmth.severity": "2"}
+    )
+    shown = client.get(result).text
+    assert 'href="/learn/blood-clots"' in shown and escape(pseudo(english.title)) in shown
 
 
 @pytest.mark.parametrize("broken", ["stale", "unknown source", "other id"])

@@ -29,8 +29,18 @@ router = APIRouter(include_in_schema=False)
 templates = pages.templates
 # Templates may link assessment items and triage reasons to articles:
 #   {% set art = article_for_rule(rule_id) %}{% if art %}<a href="{{ art.url }}">...</a>{% endif %}
+# A patient's link names the article as the article page will show it (its translation, if one
+# is current in the reader's language).
+
+
+def _article_for_rule(rule_id: str) -> library.Article | None:
+    found = library.article_for_rule(rule_id)
+    shown = i18n.article(found.id) if found is not None else None
+    return shown[0] if shown is not None else None
+
+
 templates.env.globals.update(
-    article_for_rule=library.article_for_rule,
+    article_for_rule=_article_for_rule,
     articles_for_assessment=library.articles_for_assessment,
 )
 
