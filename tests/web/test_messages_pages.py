@@ -4,6 +4,7 @@ worklist's count, and a carer who reaches only their own patient by every portal
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 
@@ -17,8 +18,9 @@ from bonemets.adapters.storage import repository as repo
 from bonemets.adapters.storage import tables as t
 from bonemets.adapters.storage.repository import Database
 from bonemets.config import Settings
+from bonemets.education.patient_words import patient_date
 from bonemets.faces.web.app import create_app
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, TODAY
 from tests.web.test_messages import EMERGENCY_WORDS
 
 
@@ -58,7 +60,14 @@ def test_a_message_exchange_through_the_pages(client: TestClient, db: Database) 
     assert sent.status_code == 303 and sent.headers["location"].startswith(
         "/portal/messages?sent=1"
     )
-    assert "Can I have my flu jab this week?" in client.get("/portal/messages").text
+    thread = client.get("/portal/messages").text
+    assert "Can I have my flu jab this week?" in thread
+    # When, in the patient's words, and as a moment the browser shows in local time.
+    when = re.search(r'<time data-local datetime="([^"]+)">([^<]+)</time>', thread)
+    assert when is not None
+    sent_at = dt.datetime.fromisoformat(when.group(1))
+    assert sent_at.tzinfo is not None and abs(dt.datetime.now(dt.UTC) - sent_at).seconds < 600
+    assert when.group(2) == f"{patient_date(sent_at.date(), TODAY)} at {sent_at:%H:%M} UTC"
     blank = post(client, "/portal/messages", csrf, body="   ")
     assert blank.status_code == 422 and "write your message first" in blank.text
 

@@ -15,6 +15,7 @@ not read it: the worklist's count stays until someone has answered (a glance is 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -52,9 +53,10 @@ class MessageView:
     author: str  # the writer's name as the app shows it
     author_role: str  # patient | carer | clinician | admin
     body: str
-    created_at: str  # ISO time, UTC
+    created_at: str  # "2026-11-23 14:05", UTC
     read: bool
     report_id: int | None
+    sent: dt.datetime | None = None  # the same moment, for <time datetime> (shown in local time)
 
 
 def _body(body: str) -> str:
@@ -157,6 +159,7 @@ def thread(db: Database, user: t.User, patient_id: str) -> list[MessageView]:
                     created_at=m.created_at.strftime("%Y-%m-%d %H:%M"),
                     read=m.read_at is not None,
                     report_id=m.entry_id,
+                    sent=m.created_at,
                 )
             )
         return out

@@ -47,6 +47,7 @@ def _portal(
         sent=sent,
         error=error,
         draft=draft,
+        today=ctx.settings.today(),  # dates without this year's number
     )
 
 
