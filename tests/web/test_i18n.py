@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel import Locale
 from babel.dates import get_day_names, get_month_names
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
@@ -215,6 +216,9 @@ def _data_words() -> set[str]:
         words |= _words(rule) | _words(" ".join(entry.get("sources", [])))
     words |= _words(" ".join(load("sources").keys()))
     words |= _words(" ".join([*MODELS, *REGIMENS]))  # the simulator's model and regimen ids
+    # Each language is named in its own words on the account page's choice (data, as names).
+    words |= _words(" ".join(c["name"] for c in i18n.language_choices()))
+    words |= _words(Locale.parse(PSEUDO).get_display_name(PSEUDO) or "")
     for width in ("wide", "abbreviated"):  # "Tuesday 8 December", and "Tue 8 Dec" in tables
         for names in (get_day_names(width, locale=PSEUDO), get_month_names(width, locale=PSEUDO)):
             words |= {w for name in names.values() for w in _words(name)}
@@ -557,3 +561,47 @@ def test_a_broken_catalogue_shows_english_not_an_error(
     with TestClient(create_app(settings, db), headers={"Accept-Language": "fr"}) as c:
         page = c.get("/login")
     assert page.status_code == 200 and "Sign in" in page.text
+
+
+def test_a_language_chosen_for_this_browser_comes_before_accept_language(
+    db: Database, settings: Settings, people: dict[str, str], pseudo_dir: Path
+) -> None:
+    with TestClient(create_app(settings, db), headers={"Accept-Language": "en"}) as c:
+        csrf = sign_in(c, "user-a")
+        account = c.get("/account").text
+        # Nothing chosen yet: the browser's own language, no option marked.
+        assert 'id="language"' in account and f'lang="{PSEUDO}" selected' not in account
+        assert _lang(account) == "en"
+        chose = c.post("/account/language", data={"csrf_token": csrf, "language": PSEUDO},
+                       follow_redirects=False)  # fmt: skip
+        assert chose.status_code == 303
+        cookie = chose.headers["set-cookie"]
+        assert f"{i18n.LANGUAGE_COOKIE}={PSEUDO}" in cookie and "HttpOnly" in cookie
+        page = c.get("/portal")
+        assert _lang(page.text) == PSEUDO and page.headers["content-language"] == PSEUDO
+        assert f'value="{PSEUDO}" lang="{PSEUDO}" selected' in c.get("/account").text
+        bad = c.post("/account/language", data={"csrf_token": csrf, "language": "../etc"},
+                     follow_redirects=False)  # fmt: skip
+        assert bad.status_code == 422 and bad.json()["detail"]["field"] == "language"
+        back = c.post("/account/language", data={"csrf_token": csrf, "language": ""},
+                      follow_redirects=False)  # fmt: skip
+        assert (
+            back.status_code == 303 and f'{i18n.LANGUAGE_COOKIE}=""' in back.headers["set-cookie"]
+        )
+        assert _lang(c.get("/portal").text) == "en"
+    # A cookie naming a language we do not have is ignored.
+    assert i18n.chosen(f"{i18n.LANGUAGE_COOKIE}=xx; other=1") is None
+    assert i18n.chosen(f"other=1; {i18n.LANGUAGE_COOKIE}={PSEUDO}") == PSEUDO
+
+
+def test_no_language_choice_when_english_is_the_only_language(
+    client_en: TestClient,
+) -> None:
+    sign_in(client_en, "user-a")
+    assert 'id="language"' not in client_en.get("/account").text
+
+
+@pytest.fixture
+def client_en(db: Database, settings: Settings, people: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, db)) as c:
+        yield c

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 
 from bonemets.adapters.storage import repository as repo
 from bonemets.education.trends import unit_system_choices
+from bonemets.faces.web import i18n
 from bonemets.faces.web.deps import (
     CSRF_FIELD,
     DEVICE_COOKIE,
@@ -203,6 +204,7 @@ def _account_page(
         enrol=enrol, may_totp=who.user.role in accounts.TOTP_ROLES,
         current=accounts.session_hash(who.token), unit_choices=unit_system_choices(),
         unit_system=accounts.units_of(ctx.settings, who.user),
+        languages=i18n.language_choices(), language=i18n.chosen(request.headers.get("cookie")),
     )  # fmt: skip
 
 
@@ -293,6 +295,29 @@ def totp_disable(
     return RedirectResponse(
         flash_url(ctx.settings, "/account", gettext("Two-step sign-in is off.")), status_code=303
     )
+
+
+@router.post("/account/language", response_model=None)
+def choose_language(
+    form: FormData = Depends(form_data),
+    who: SignedIn = Depends(signed_in),
+    ctx: Context = Depends(context),
+) -> Response:
+    """The language of this browser's pages (a cookie: another device keeps its own); empty:
+    the browser's own setting again."""
+    check_csrf(who, _field(form, CSRF_FIELD))
+    code = _field(form, "language")
+    if code and code not in {c["code"] for c in i18n.language_choices()}:
+        raise accounts.AccountError("language", f"no language {code!r} here")
+    response = RedirectResponse("/account#language", status_code=303)
+    if code:
+        response.set_cookie(
+            i18n.LANGUAGE_COOKIE, code, max_age=365 * 86400, httponly=True,
+            secure=ctx.settings.secure_cookies, samesite="lax", path="/",
+        )  # fmt: skip
+    else:
+        response.delete_cookie(i18n.LANGUAGE_COOKIE, path="/")
+    return response
 
 
 __all__ = ["router", "set_device_cookie", "set_session_cookie"]

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 DEFAULT_LOCALE = "en"
 PACKAGE_LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
 ENV_DIRS = "BONEMETS_LOCALE_DIRS"
+# A language chosen on the account page, for this browser (a shared or borrowed device may send
+# another Accept-Language than its reader wants); it comes before Accept-Language.
+LANGUAGE_COOKIE = "bonemets_lang"
 DOMAIN = "messages"
 _log = logging.getLogger(__name__)
 
@@ -238,9 +241,34 @@ def article(article_id: str) -> tuple[Article, str] | None:
     return english, DEFAULT_LOCALE
 
 
+def chosen(cookie_header: str | None) -> str | None:
+    """The language chosen for this browser (the LANGUAGE_COOKIE), when it is one we have."""
+    for part in (cookie_header or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == LANGUAGE_COOKIE:
+            value = value.strip().strip('"')
+            return value if value in {*available(), DEFAULT_LOCALE} else None
+    return None
+
+
+def language_choices() -> list[dict[str, str]]:
+    """[{code, name}] of the languages found, each named in its own language."""
+    from babel import Locale
+
+    out = []
+    for code in sorted({*available(), DEFAULT_LOCALE}):
+        try:
+            name = Locale.parse(code).get_display_name(code) or code
+        except (ValueError, LookupError):  # a directory named as no locale Babel knows
+            name = code
+        out.append({"code": code, "name": name[:1].upper() + name[1:]})
+    return out
+
+
 class LocaleMiddleware:
-    """Sets the request's locale from Accept-Language (plain ASGI, as SecurityHeaders); an HTML
-    answer says its language (Content-Language) and that it varies with Accept-Language."""
+    """Sets the request's locale from the language chosen for this browser, else Accept-Language
+    (plain ASGI, as SecurityHeaders); an HTML answer says its language (Content-Language) and
+    that it varies with Accept-Language and the cookie."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -249,11 +277,10 @@ class LocaleMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        header = next(
-            (v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"accept-language"),
-            None,
-        )
-        locale = negotiate(header)
+        headers = scope.get("headers", [])
+        header = next((v.decode("latin-1") for k, v in headers if k == b"accept-language"), None)
+        cookie = next((v.decode("latin-1") for k, v in headers if k == b"cookie"), None)
+        locale = chosen(cookie) or negotiate(header)
         language = html_lang(locale).encode("latin-1")
 
         async def send_with_language(message: Message) -> None:
@@ -265,7 +292,7 @@ class LocaleMiddleware:
                 )
                 if html and b"content-language" not in names:
                     headers.append((b"content-language", language))
-                    headers.append((b"vary", b"Accept-Language"))
+                    headers.append((b"vary", b"Accept-Language, Cookie"))
                     message = {**message, "headers": headers}
             await send(message)
 
