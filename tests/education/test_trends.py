@@ -137,6 +137,21 @@ def test_the_laboratorys_own_range_is_used_when_it_gave_one() -> None:
     )
 
 
+@pytest.mark.parametrize(("value", "position"), [(80.0, "usual"), (80.1, "above")])
+def test_a_laboratorys_upper_limit_alone_is_used_with_the_default_lower_one(
+    value: float, position: str
+) -> None:
+    """A stricter laboratory ULN (80) than the default (90) is not hidden by the default."""
+    point = trend(record([lab("creatinine", value, "umol/L", "2026-11-20", upper_limit=80)]),
+                  "creatinine").points[0]  # fmt: skip
+    assert point.position == position
+
+
+def test_a_value_with_no_known_range_is_never_called_usual() -> None:
+    t = trend(record([lab("vitamin_d_25oh", 60.0, "nmol/L", "2026-11-20")]), "vitamin_d_25oh")
+    assert t.usual is None and t.points[0].position == "unknown"
+
+
 def test_tumour_markers_are_not_converted_and_carry_no_range() -> None:
     t = trend(record([lab("ca15_3", 48.0, "U/mL", "2026-10-01")]), "ca15_3", "conventional")
     assert t.unit == "U/mL" and t.usual is None and t.points[0].position == "unknown"

@@ -139,15 +139,17 @@ def _position(value: float, usual: tuple[float, float] | None) -> str:
 
 
 def _usual(lab: Lab, code: str, unit: str, sex: Sex | None) -> tuple[float, float] | None:
-    """The laboratory's own range when it gave both limits, else the project's default."""
-    if lab.lower_limit is not None and lab.upper_limit is not None and code not in TUMOUR_MARKERS:
-        return (
-            convert(lab.code, lab.lower_limit, lab.unit, unit),
-            convert(lab.code, lab.upper_limit, lab.unit, unit),
-        )
+    """The usual range: each limit the laboratory gave (a laboratory often gives only an upper
+    one), the project's default for a limit it did not; None when a limit is unknown (the value
+    is then placed nowhere, never called usual)."""
     if code in TUMOUR_MARKERS:
         return None
-    return default_limits(code, unit, sex)
+    fallback: tuple[float | None, float | None] = default_limits(code, unit, sex) or (None, None)
+    low, high = (
+        convert(lab.code, given, lab.unit, unit) if given is not None else default
+        for given, default in zip((lab.lower_limit, lab.upper_limit), fallback, strict=True)
+    )
+    return (low, high) if low is not None and high is not None else None
 
 
 def _calcium_points(

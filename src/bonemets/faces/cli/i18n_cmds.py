@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
 
     @i18n_app.command()
     def extract() -> None:
-        """Write locale/messages.pot and the English catalogue from the sources."""
+        """Write locale/messages.pot (the template a translation starts from) from the sources."""
         from bonemets.faces.web.i18n_extract import extract as run_extract
 
         written = run_extract()

@@ -4,8 +4,8 @@ where they show it (`tr`, `code_words`).
 
 The education package's care plan and calendar text (`Wording._`, `N_`) is extracted too.
 
-`bonemets i18n extract` writes ``locale/messages.pot`` and brings ``locale/en`` up to it;
-`bonemets i18n check` fails when they are not up to date (a string added and not extracted).
+`bonemets i18n extract` writes ``locale/messages.pot``;
+`bonemets i18n check` fails when it is not up to date (a string added and not extracted).
 Article files (knowledge/articles/*.md) are whole documents and are not in the catalogue.
 """
 
@@ -23,12 +23,11 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from bonemets.core.knowledge import load
-from bonemets.faces.web.i18n import DEFAULT_LOCALE, DOMAIN, PACKAGE_LOCALE_DIR
+from bonemets.faces.web.i18n import DOMAIN, PACKAGE_LOCALE_DIR
 
 WEB_DIR = Path(__file__).resolve().parent
 PACKAGE_DIR = WEB_DIR.parents[1]
 POT = PACKAGE_LOCALE_DIR / f"{DOMAIN}.pot"
-SOURCE_PO = PACKAGE_LOCALE_DIR / DEFAULT_LOCALE / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 METHOD_MAP = [("**.py", "python"), ("templates/**.html", "jinja2.ext:babel_extract")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
@@ -174,17 +173,6 @@ def _po_bytes(catalog: Catalog) -> bytes:
     return buffer.getvalue()
 
 
-def source_catalog(template: Catalog) -> Catalog:
-    """The English catalogue: every msgid, msgstr empty (gettext then shows the msgid itself:
-    English is the source language, so nothing is written twice)."""
-    english = Catalog(locale=DEFAULT_LOCALE, project="bonemets", domain=DOMAIN, fuzzy=False,
-                      copyright_holder="the bonemets authors")  # fmt: skip
-    for message in template:
-        if message.id:
-            english.add(message.id, None, message.locations, auto_comments=message.auto_comments)
-    return english
-
-
 def msgids(catalog: Catalog) -> set[Any]:
     return {m.id for m in catalog if m.id}
 
@@ -195,17 +183,14 @@ def read(path: Path) -> Catalog:
 
 
 def extract() -> list[Path]:
-    """Write locale/messages.pot and locale/en's messages.po from the sources."""
-    template = build_catalog()
+    """Write locale/messages.pot from the sources (English, the source language, needs no
+    catalogue of its own: gettext shows each msgid itself)."""
+    data = _po_bytes(build_catalog())
     POT.parent.mkdir(parents=True, exist_ok=True)
-    SOURCE_PO.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    english = source_catalog(template)
-    for path, data in ((POT, _po_bytes(template)), (SOURCE_PO, _po_bytes(english))):
-        if not path.is_file() or _dateless(path.read_bytes()) != _dateless(data):
-            path.write_bytes(data)  # only when more than the dates changed: quiet diffs
-            written.append(path)
-    return written
+    if POT.is_file() and _dateless(POT.read_bytes()) == _dateless(data):
+        return []  # only when more than the dates changed: quiet diffs
+    POT.write_bytes(data)
+    return [POT]
 
 
 def _dateless(po: bytes) -> bytes:
@@ -222,9 +207,6 @@ def check() -> list[str]:
         problems.append(f"{missing} msgids not in {POT.name}: run `bonemets i18n extract`")
     if committed - now:
         problems.append(f"{len(committed - now)} msgids in {POT.name} no longer in the sources")
-    english = msgids(read(SOURCE_PO)) if SOURCE_PO.is_file() else set()
-    if now - english:
-        problems.append(f"{len(now - english)} msgids missing from the English catalogue")
     return problems
 
 
