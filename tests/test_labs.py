@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bonemets.core.errors import InputError
-from bonemets.core.labs import corrected_calcium, ctcae_grade
+from bonemets.core.labs import corrected_calcium, ctcae_grade, usual_range
 from bonemets.core.units import convert
 
 
@@ -152,3 +152,28 @@ def test_bad_input_names_the_field(args: tuple[str, float, str], field: str) -> 
 def test_unit_mix_up_gets_a_hint() -> None:
     with pytest.raises(InputError, match=r"is the unit mg/dL"):
         ctcae_grade("hypercalcaemia", 10.2, "mmol/L")
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper", "expected"),
+    [
+        (None, None, (45.0, 90.0, "default")),  # female defaults, umol/L
+        (None, 80.0, (45.0, 80.0, "laboratory")),  # a stricter laboratory ULN is kept
+        (50.0, None, (50.0, 90.0, "laboratory")),
+        (0.6, 1.0, (0.6 * 88.4, 1.0 * 88.4, "laboratory")),  # given in mg/dL
+    ],
+)
+def test_usual_range_takes_each_limit_the_laboratory_gave(
+    lower: float | None, upper: float | None, expected: tuple[float, float, str]
+) -> None:
+    unit = "mg/dL" if upper == 1.0 else "umol/L"
+    found = usual_range("creatinine", "umol/L", "female", lower=lower, upper=upper, given_unit=unit)
+    assert found is not None
+    assert found[:2] == pytest.approx(expected[:2]) and found[2] == expected[2]
+
+
+def test_usual_range_is_unknown_when_a_limit_is() -> None:
+    assert usual_range("vitamin_d_25oh", "nmol/L", None) is None  # no default range
+    assert usual_range("vitamin_d_25oh", "nmol/L", None, upper=250.0) is None
+    found = usual_range("vitamin_d_25oh", "nmol/L", None, lower=50.0, upper=250.0)
+    assert found == (50.0, 250.0, "laboratory")

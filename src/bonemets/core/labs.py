@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol, TypeVar
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import check_source_ids, load
 from bonemets.core.units import analyte, check_plausible, normalise_unit, to_canonical
+from bonemets.core.units import convert as convert_value
 
 Sex = Literal["female", "male"]
 
@@ -219,6 +220,29 @@ def default_limits(code: str, unit: str, sex: Sex | None) -> tuple[float, float]
         return None
     factor: float = entry["per_unit"][unit]
     return low / factor, high / factor
+
+
+def usual_range(
+    code: str,
+    unit: str,
+    sex: Sex | None,
+    *,
+    lower: float | None = None,
+    upper: float | None = None,
+    given_unit: str | None = None,
+) -> tuple[float, float, str] | None:
+    """The usual range of `code` in `unit` for showing a result: each limit the laboratory gave
+    (`lower`, `upper` in `given_unit`; a laboratory often gives only an upper one), the project's
+    default for a limit it did not; with where it came from ("laboratory" when it gave any,
+    else "default"). None when a limit is unknown: a value is then never called usual."""
+    fallback: tuple[float | None, float | None] = default_limits(code, unit, sex) or (None, None)
+    low, high = (
+        convert_value(code, given, given_unit or unit, unit) if given is not None else default
+        for given, default in zip((lower, upper), fallback, strict=True)
+    )
+    if low is None or high is None:
+        return None
+    return low, high, "laboratory" if lower is not None or upper is not None else "default"
 
 
 def ctcae_grade(

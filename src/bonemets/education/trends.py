@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from bonemets.core.knowledge import load
-from bonemets.core.labs import Sex, albumin_for, corrected_calcium, default_limits
+from bonemets.core.labs import Sex, albumin_for, corrected_calcium, usual_range
 from bonemets.core.record import TUMOUR_MARKERS, Lab, Record
 from bonemets.core.triage.models import Symptom, symptom_catalogue
 from bonemets.core.units import convert, unit_in_system
@@ -139,17 +139,12 @@ def _position(value: float, usual: tuple[float, float] | None) -> str:
 
 
 def _usual(lab: Lab, code: str, unit: str, sex: Sex | None) -> tuple[float, float] | None:
-    """The usual range: each limit the laboratory gave (a laboratory often gives only an upper
-    one), the project's default for a limit it did not; None when a limit is unknown (the value
-    is then placed nowhere, never called usual)."""
+    """core.labs.usual_range for `lab`; tumour markers have none."""
     if code in TUMOUR_MARKERS:
         return None
-    fallback: tuple[float | None, float | None] = default_limits(code, unit, sex) or (None, None)
-    low, high = (
-        convert(lab.code, given, lab.unit, unit) if given is not None else default
-        for given, default in zip((lab.lower_limit, lab.upper_limit), fallback, strict=True)
-    )
-    return (low, high) if low is not None and high is not None else None
+    found = usual_range(code, unit, sex, lower=lab.lower_limit, upper=lab.upper_limit,
+                        given_unit=lab.unit)  # fmt: skip
+    return found[:2] if found is not None else None
 
 
 def _calcium_points(

@@ -35,7 +35,14 @@ import orjson
 from bonemets.core.bounds import EARLIEST_DATE
 from bonemets.core.errors import InputError
 from bonemets.core.knowledge import load
-from bonemets.core.labs import Sex, albumin_for, corrected_calcium, ctcae_grade, default_limits
+from bonemets.core.labs import (
+    Sex,
+    albumin_for,
+    corrected_calcium,
+    ctcae_grade,
+    default_limits,
+    usual_range,
+)
 from bonemets.core.pathway.facts import age_on, latest_weight
 from bonemets.core.record import Lab, Record
 from bonemets.core.renal import cockcroft_gault
@@ -407,14 +414,12 @@ class _CalciumPoint:
 
 
 def _calcium_limits(lab: Lab, sex: Sex | None, unit: str) -> tuple[float | None, float | None, str]:
-    if lab.lower_limit is not None and lab.upper_limit is not None:
-        low = convert(lab.code, lab.lower_limit, lab.unit, unit)
-        high = convert(lab.code, lab.upper_limit, lab.unit, unit)
-        return _r(low), _r(high), "laboratory"
-    default = default_limits("calcium_corrected", unit, sex)
-    if default is None:
+    found = usual_range("calcium_corrected", unit, sex, lower=lab.lower_limit,
+                        upper=lab.upper_limit, given_unit=lab.unit)  # fmt: skip
+    if found is None:
         return None, None, "none"
-    return default[0], default[1], "default"
+    low, high, source = found
+    return _r(low), _r(high), source
 
 
 def _grade_text(value: float, unit: str, lab: Lab, sex: Sex | None) -> str:
